@@ -1,0 +1,57 @@
+import type { HostTensor } from '../core/tensor.js';
+import type { Precision } from '../core/results.js';
+import type { ProfileShapes } from '../core/artifact-key.js';
+
+/** A shape profile as the backend sees it: a label plus fixed or ranged shapes. */
+export type EngineProfile = { name: string } & ProfileShapes;
+
+export interface CompileRequest {
+  modelPath: string;
+  profile: EngineProfile;
+  precision: Precision;
+  /** Empty folder to write the engine into; the store moves it into place atomically. */
+  outDir: string;
+}
+
+export interface CompiledEngine {
+  /** File name of the engine inside `outDir`, e.g. `engine.ort`. */
+  fileName: string;
+  /** Warnings or facts from the compiler worth keeping with the artifact. */
+  notes: string[];
+}
+
+export interface SessionOptions {
+  /** Intra-op threads; 1 by default so latency is comparable across runs and hosts. */
+  threads: number;
+}
+
+/** A loaded engine or reference model that runs host tensors. */
+export interface EngineSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(inputs: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
+  /**
+   * Binds inputs once and returns a closure that runs the session and discards outputs: the
+   * benchmark times this closure, so nothing but the backend's own run may happen inside it.
+   */
+  bind(inputs: Record<string, HostTensor>): () => Promise<unknown>;
+  release(): Promise<void>;
+}
+
+/** One compiler/runtime (design.md "Parts"): onnxruntime-cpu, tensorrt, onnxruntime-gpu, tvm. */
+export interface Backend {
+  readonly name: string;
+  /** Engine file extension, e.g. `ort` or `plan`. */
+  readonly engineExtension: string;
+  version(): Promise<string>;
+  /** What makes this backend's engines non-portable on this host (ISA, compute capability, ...). */
+  hardwareFingerprint(): Promise<Record<string, unknown>>;
+  /** Options that shape the engine and so belong in the artifact key. */
+  compileOptions(precision: Precision): Record<string, unknown>;
+  /** Precisions this backend can build here; others are refused up front. */
+  supportedPrecisions(): readonly Precision[];
+  compile(request: CompileRequest): Promise<CompiledEngine>;
+  openEngine(enginePath: string, options: SessionOptions): Promise<EngineSession>;
+  /** The uncompiled reference: the original model with graph optimizations disabled. */
+  openReference(modelPath: string, options: SessionOptions): Promise<EngineSession>;
+}

@@ -1,0 +1,72 @@
+import { loadConfig } from '../../core/config-load.js';
+import { InputError } from '../../core/errors.js';
+import { canRunHere, createBackend } from '../../backends/registry.js';
+import { buildTarget, type TargetBuild } from '../../pipeline/build-target.js';
+import { streamProgress } from '../../pipeline/progress.js';
+import { parseCommandArgs, commonOptions } from '../args.js';
+import { writeJsonAtomic } from '../write-json.js';
+
+export const buildUsage =
+  'kiln build [--config kiln.yaml] [--target T] [--model M]... [--store DIR] [--json FILE]';
+
+/**
+ * `kiln build`: every model × profile × precision for the chosen targets (default: those this host
+ * can run). Returns the exit code: 1 when a golden gate failed, else 0.
+ */
+export async function buildCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs('build', argv, {
+    ...commonOptions,
+    config: { type: 'string', short: 'c', default: 'kiln.yaml' },
+    target: { type: 'string', short: 't' },
+    model: { type: 'string', short: 'm', multiple: true },
+    store: { type: 'string' },
+    json: { type: 'string' },
+  });
+  const config = await loadConfig(values.config);
+  const models = values.model ?? [];
+  for (const name of models) {
+    if (!config.models.some((m) => m.name === name)) {
+      throw new InputError(
+        `--model ${name}: no such model in ${values.config} (models: ${config.models.map((m) => m.name).join(', ')})`,
+      );
+    }
+  }
+  const targets = values.target
+    ? config.targets.filter((t) => t.name === values.target)
+    : config.targets.filter((t) => canRunHere(t.backend));
+  if (targets.length === 0) {
+    throw new InputError(
+      values.target
+        ? `--target ${values.target}: no such target in ${values.config} (targets: ${config.targets.map((t) => t.name).join(', ')})`
+        : `${values.config}: none of the targets (${config.targets.map((t) => `${t.name}: ${t.backend}`).join(', ')}) can run on this host`,
+    );
+  }
+  const progress = streamProgress((line) => process.stderr.write(`${line}\n`));
+  const results: TargetBuild[] = [];
+  for (const target of targets) {
+    const backend = createBackend(
+      target.backend,
+      `${values.config}: targets[${config.targets.indexOf(target)}].backend`,
+    );
+    results.push(
+      await buildTarget({
+        config,
+        target,
+        backend,
+        models,
+        progress,
+        ...(values.store ? { storeDir: values.store } : {}),
+      }),
+    );
+  }
+  if (values.json) await writeJsonAtomic(values.json, results.length === 1 ? results[0] : results);
+  const failed = results.flatMap((r) => r.engines).filter((e) => !e.golden.pass);
+  if (failed.length > 0 && config.gates.golden === 'fail') {
+    const worst = failed[0]!;
+    process.stderr.write(
+      `kiln: golden gate failed for ${failed.length} engine(s); first: ${worst.model}/${worst.profile}/${worst.precision} on ${worst.target}: ${worst.golden.failure ?? 'failed'}\n`,
+    );
+    return 1;
+  }
+  return 0;
+}

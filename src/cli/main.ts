@@ -1,0 +1,60 @@
+import { firstLine, KilnError } from '../core/errors.js';
+import { KILN_VERSION } from '../core/version.js';
+import { buildCommand, buildUsage } from './commands/build.js';
+import { reportCommand, reportUsage } from './commands/report.js';
+
+const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
+  build: { run: buildCommand, usage: buildUsage },
+  report: { run: reportCommand, usage: reportUsage },
+};
+
+const help = `kiln ${KILN_VERSION}: compile ONNX models into verified, cached, per-hardware engines
+
+${Object.values(commands)
+  .map((c) => `  ${c.usage}`)
+  .join('\n')}
+
+Exit codes: 0 built and passed, 1 a gate failed, 2 invalid input or unusable environment.
+Add --verbose for the cause behind an error.`;
+
+/**
+ * Runs the CLI and returns its exit code. Errors become one line on stderr (the cause chain follows
+ * only with --verbose), so CI logs and annotations show the fault first.
+ */
+export async function main(
+  argv: string[],
+  stderr: (text: string) => void = (t) => process.stderr.write(t),
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${help}\n`);
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    process.stdout.write(`${KILN_VERSION}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    stderr(`kiln: unknown command '${name}' (commands: ${Object.keys(commands).join(', ')})\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    const verbose = rest.includes('--verbose') || rest.includes('-v');
+    const known = error instanceof KilnError;
+    stderr(`kiln: ${known ? '' : 'internal error: '}${firstLine(error)}\n`);
+    if (verbose || !known) stderr(`${describeCauses(error)}\n`);
+    return known ? error.exitCode : 2;
+  }
+}
+
+function describeCauses(error: unknown): string {
+  const lines: string[] = [];
+  for (let e: unknown = error; e !== undefined; e = e instanceof Error ? e.cause : undefined) {
+    lines.push(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    if (lines.length > 5) break;
+  }
+  return lines.join('\ncaused by: ');
+}

@@ -1,0 +1,55 @@
+import { canonicalJson } from './canonical-json.js';
+import { sha256 } from './hashing.js';
+import type { Precision } from './results.js';
+
+/** Bumped when kiln changes how it compiles, so old engines are never mistaken for new ones. */
+export const COMPILE_OPTIONS_VERSION = 1;
+
+export type ProfileShapes =
+  | { shapes: Record<string, number[]> }
+  | { min: Record<string, number[]>; opt: Record<string, number[]>; max: Record<string, number[]> };
+
+/**
+ * Everything an engine depends on (design.md "Artifact key"). Anything not in here cannot change
+ * the key: profile names, model names, file paths and mtimes are labels, not inputs.
+ */
+export interface KeyInputs {
+  modelSha256: string;
+  manifestSha256: string | null;
+  profile: ProfileShapes;
+  precision: Precision;
+  calibrationSha256: string | null;
+  backend: { name: string; version: string };
+  /** Hardware compatibility fingerprint: what makes an engine non-portable. */
+  hardware: Record<string, unknown>;
+  /** Backend compile options that change the engine, plus COMPILE_OPTIONS_VERSION. */
+  compileOptions: Record<string, unknown>;
+}
+
+/** The artifact key: sha256 of the canonical JSON of the key inputs. */
+export function artifactKey(inputs: KeyInputs): string {
+  return sha256(canonicalJson(keyDocument(inputs)));
+}
+
+/** The exact document that is hashed, stored in artifact.json so a key can be explained later. */
+export function keyDocument(inputs: KeyInputs): Record<string, unknown> {
+  return {
+    model: inputs.modelSha256,
+    manifest: inputs.manifestSha256,
+    profile:
+      'shapes' in inputs.profile
+        ? { shapes: inputs.profile.shapes }
+        : {
+            min: inputs.profile.min,
+            opt: inputs.profile.opt,
+            max: inputs.profile.max,
+          },
+    precision: inputs.precision,
+    // Calibration only shapes int8 engines; keeping it out of fp32/fp16 keys lets a calibration
+    // refresh reuse their engines.
+    calibration: inputs.precision === 'int8' ? inputs.calibrationSha256 : null,
+    backend: inputs.backend,
+    hardware: inputs.hardware,
+    compileOptions: { ...inputs.compileOptions, kilnCompileOptionsVersion: COMPILE_OPTIONS_VERSION },
+  };
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+/**
+ * The `kiln.yaml` schema (design.md "Config"). Objects are strict so that a misspelt key is an error,
+ * never a silently ignored setting.
+ */
+
+const positiveInt = z.number().int().positive();
+const shape = z.array(positiveInt).min(1);
+const shapes = z.record(z.string().min(1), shape);
+/** Names become store folder names and CLI selectors, so keep them filesystem- and shell-safe. */
+const safeName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a name of letters, digits, ".", "_" or "-"');
+
+export const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+export const BACKENDS = ['onnxruntime-cpu', 'tensorrt', 'onnxruntime-gpu', 'tvm'] as const;
+
+const fixedProfile = z.strictObject({ name: safeName, shapes });
+const rangedProfile = z.strictObject({ name: safeName, min: shapes, opt: shapes, max: shapes });
+
+const tolerance = z.strictObject({
+  atol: z.number().nonnegative(),
+  rtol: z.number().nonnegative(),
+  /** Per-output overrides, keyed by output name. */
+  outputs: z
+    .record(z.string(), z.strictObject({ atol: z.number().nonnegative(), rtol: z.number().nonnegative() }))
+    .optional(),
+});
+
+const golden = z.strictObject({
+  inputs: z.string().min(1).optional(),
+  samples: positiveInt.max(1000).default(4),
+  seed: z.number().int().nonnegative().default(0),
+  tolerance: tolerance.optional(),
+});
+
+const calibration = z.strictObject({
+  data: z.string().min(1),
+  method: z.enum(['minmax', 'percentile', 'entropy']).default('percentile'),
+  percentile: z.number().gt(0).max(100).default(99.99),
+});
+
+const model = z.strictObject({
+  name: safeName,
+  path: z.string().min(1),
+  manifest: z.string().min(1).optional(),
+  profiles: z.array(z.union([fixedProfile, rangedProfile])).min(1),
+  precisions: z.array(z.enum(PRECISIONS)).min(1).default(['fp32']),
+  calibration: calibration.optional(),
+  golden: golden.default({ samples: 4, seed: 0 }),
+});
+
+const target = z.strictObject({
+  name: safeName,
+  'runs-on': z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  backend: z.enum(BACKENDS),
+  expect: z
+    .strictObject({
+      computeCapability: z.string().optional(),
+      tensorrt: z.string().optional(),
+      cuda: z.string().optional(),
+      driver: z.string().optional(),
+    })
+    .optional(),
+});
+
+const bench = z.strictObject({
+  warmup: z.number().int().nonnegative().default(5),
+  minSamples: positiveInt.default(20),
+  maxSamples: positiveInt.default(500),
+  budgetMs: positiveInt.default(3000),
+  stabilityPct: z.number().positive().default(5),
+  threads: positiveInt.default(1),
+});
+
+const gates = z.strictObject({
+  golden: z.enum(['fail', 'warn']).default('fail'),
+  latency: z
+    .strictObject({
+      metric: z.enum(['p50', 'p99']).default('p99'),
+      maxRegressionPct: z.number().positive().default(10),
+      confidence: z.number().gt(0.5).lt(1).default(0.95),
+    })
+    .default({ metric: 'p99', maxRegressionPct: 10, confidence: 0.95 }),
+});
+
+export const configSchema = z.strictObject({
+  version: z.literal(1),
+  store: z.string().min(1).default('.kiln/store'),
+  models: z.array(model).min(1),
+  targets: z
+    .array(target)
+    .min(1)
+    .default([{ name: 'cpu', 'runs-on': ['self-hosted', 'linux', 'x64'], backend: 'onnxruntime-cpu' }]),
+  gates: gates.default({
+    golden: 'fail',
+    latency: { metric: 'p99', maxRegressionPct: 10, confidence: 0.95 },
+  }),
+  bench: bench.default({
+    warmup: 5,
+    minSamples: 20,
+    maxSamples: 500,
+    budgetMs: 3000,
+    stabilityPct: 5,
+    threads: 1,
+  }),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type ModelConfig = RawConfig['models'][number];
+export type ProfileConfig = ModelConfig['profiles'][number];
+export type TargetConfig = RawConfig['targets'][number];
+export type BenchConfig = RawConfig['bench'];
+export type GatesConfig = RawConfig['gates'];
+export type ToleranceConfig = z.infer<typeof tolerance>;
+export type CalibrationConfig = z.infer<typeof calibration>;

@@ -1,0 +1,287 @@
+/**
+ * NumPy `.npy` files (format 1.0, 2.0 and 3.0), the interchange format for golden inputs and
+ * reference outputs. Written byte-for-byte as `numpy.save` writes them, so files round-trip through
+ * Python unchanged, and read strictly: a golden file that is silently misread defeats the gate.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { InputError } from './errors.js';
+import { allocateData, bytesPerElement, formatShape, TENSOR_DTYPES } from './tensor.js';
+import type { HostTensor, TensorDtype } from './tensor.js';
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
+const ARRAY_ALIGN = 64;
+/** numpy leaves room to grow the first axis in place; matching it makes our bytes equal numpy's. */
+const GROWTH_AXIS_MAX_DIGITS = 21;
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const EXPECTED_DTYPES = `expected one of ${TENSOR_DTYPES.join(', ')}`;
+
+const DTYPE_BY_CODE: Record<string, TensorDtype> = {
+  f4: 'float32',
+  f2: 'float16',
+  f8: 'float64',
+  i8: 'int64',
+  i4: 'int32',
+  i1: 'int8',
+  u1: 'uint8',
+  b1: 'bool',
+};
+const DESCR_BY_DTYPE: Record<TensorDtype, string> = {
+  float32: '<f4',
+  float16: '<f2',
+  float64: '<f8',
+  int64: '<i8',
+  int32: '<i4',
+  int8: '|i1',
+  uint8: '|u1',
+  bool: '|b1',
+};
+
+/** A parsed Python literal from the header; tuples and lists stay distinct because numpy cares. */
+type PyValue =
+  | { t: 'str'; v: string }
+  | { t: 'int'; v: number }
+  | { t: 'bool'; v: boolean }
+  | { t: 'none' }
+  | { t: 'tuple' | 'list'; v: PyValue[] }
+  | { t: 'dict'; v: Map<string, PyValue> };
+
+function pyRepr(value: PyValue): string {
+  switch (value.t) {
+    case 'str':
+      return `'${value.v}'`;
+    case 'int':
+      return String(value.v);
+    case 'bool':
+      return value.v ? 'True' : 'False';
+    case 'none':
+      return 'None';
+    case 'list':
+      return `[${value.v.map(pyRepr).join(', ')}]`;
+    case 'tuple':
+      return value.v.length === 1
+        ? `(${pyRepr(value.v[0] as PyValue)},)`
+        : `(${value.v.map(pyRepr).join(', ')})`;
+    case 'dict':
+      return `{${[...value.v].map(([k, v]) => `'${k}': ${pyRepr(v)}`).join(', ')}}`;
+  }
+}
+
+/**
+ * Parses the subset of Python literal syntax numpy headers use (dict, tuple, list, str, int, bool,
+ * None). Hand-rolled because evaluating the header is the classic .npy security hole.
+ * Ints may carry Python 2's `L` suffix, which old numpy wrote into shapes.
+ */
+function parsePyLiteral(text: string): PyValue {
+  let pos = 0;
+  const fail = (what: string): never => {
+    throw new Error(`${what} at offset ${pos}`);
+  };
+  const skip = (): void => {
+    while (pos < text.length && /\s/.test(text[pos] as string)) pos++;
+  };
+  const items = (close: string): PyValue[] => {
+    const out: PyValue[] = [];
+    for (skip(); text[pos] !== close; skip()) {
+      out.push(value());
+      skip();
+      if (text[pos] === ',') pos++;
+      else if (text[pos] !== close) fail(`expected ',' or '${close}'`);
+    }
+    pos++;
+    return out;
+  };
+  const value = (): PyValue => {
+    skip();
+    const c = text[pos];
+    if (c === '{') {
+      pos++;
+      const map = new Map<string, PyValue>();
+      for (skip(); text[pos] !== '}'; skip()) {
+        const key = value();
+        if (key.t !== 'str') fail('expected a string key');
+        skip();
+        if (text[pos++] !== ':') fail("expected ':'");
+        map.set((key as { v: string }).v, value());
+        skip();
+        if (text[pos] === ',') pos++;
+        else if (text[pos] !== '}') fail("expected ',' or '}'");
+      }
+      pos++;
+      return { t: 'dict', v: map };
+    }
+    if (c === '(') {
+      const start = ++pos;
+      const v = items(')');
+      // "(3)" is the int 3 in Python, not a tuple: only a comma makes a one-element tuple.
+      const single = v.length === 1 && !/,\s*\)$/.test(text.slice(start, pos));
+      return single ? (v[0] as PyValue) : { t: 'tuple', v };
+    }
+    if (c === '[') return (pos++, { t: 'list', v: items(']') });
+    if (c === "'" || c === '"') {
+      const end = text.indexOf(c, pos + 1);
+      if (end < 0) fail('unterminated string');
+      const v = text.slice(pos + 1, end);
+      pos = end + 1;
+      return { t: 'str', v };
+    }
+    const m = /^(-?\d+)[lL]?|^(True|False|None)\b/.exec(text.slice(pos));
+    if (!m) return fail('unexpected character');
+    pos += m[0].length;
+    if (m[2] === 'None') return { t: 'none' };
+    if (m[2] !== undefined) return { t: 'bool', v: m[2] === 'True' };
+    return { t: 'int', v: Number(m[1]) };
+  };
+  const result = value();
+  skip();
+  if (pos < text.length) fail('unexpected text after the header dict');
+  return result;
+}
+
+function swapBytes(bytes: Uint8Array, width: number): void {
+  for (let i = 0; i < bytes.length; i += width) bytes.subarray(i, i + width).reverse();
+}
+
+/** Parses `.npy` bytes; `source` names the file in errors, which are all single-line InputErrors. */
+export function parseNpy(bytes: Uint8Array, source: string): HostTensor {
+  const bad = (message: string, cause?: unknown): never => {
+    throw new InputError(`${source}: ${message}`, cause === undefined ? {} : { cause });
+  };
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
+    const found = [...bytes.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    const zip = bytes[0] === 0x50 && bytes[1] === 0x4b ? ' (a zip archive: .npz is not supported)' : '';
+    bad(`not a .npy file: starts with [${found}], expected the \\x93NUMPY magic${zip}`);
+  }
+  const [major, minor] = [bytes[6] as number, bytes[7] as number];
+  if (![1, 2, 3].includes(major) || minor !== 0) {
+    bad(`unsupported .npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const prefix = major === 1 ? 10 : 12;
+  if (bytes.length < prefix) bad(`truncated header: file has only ${bytes.length} bytes`);
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const dataOffset = prefix + headerLength;
+  if (bytes.length < dataOffset) {
+    bad(`truncated header: header length says ${headerLength} bytes, file has ${bytes.length - prefix}`);
+  }
+  const headerBytes = bytes.subarray(prefix, dataOffset);
+  let header = '';
+  try {
+    // Versions 1 and 2 are latin1 (every byte is a char); version 3 is UTF-8.
+    header =
+      major === 3 ? new TextDecoder('utf-8', { fatal: true }).decode(headerBytes) : latin1(headerBytes);
+  } catch (error) {
+    bad('header is not valid UTF-8', error);
+  }
+  const shown = JSON.stringify(header.trim().slice(0, 160));
+  let dict: PyValue = { t: 'none' };
+  try {
+    dict = parsePyLiteral(header);
+  } catch (error) {
+    bad(`malformed header ${shown}: ${(error as Error).message}`, error);
+  }
+  if (dict.t !== 'dict') return bad(`header ${shown} is not a dict`);
+  const keys = [...dict.v.keys()].sort();
+  if (keys.join() !== 'descr,fortran_order,shape') {
+    bad(`header keys are [${keys.join(', ')}] (expected exactly descr, fortran_order, shape)`);
+  }
+  const descr = dict.v.get('descr') as PyValue;
+  const match = descr.t === 'str' ? /^([<>|=])([fiub]\d+)$/.exec(descr.v) : null;
+  const dtype = match ? DTYPE_BY_CODE[match[2] as string] : undefined;
+  const order = match?.[1] as string;
+  const width = dtype === undefined ? 0 : bytesPerElement(dtype);
+  if (!dtype || (width > 1 && order === '|'))
+    return bad(`unsupported dtype ${pyRepr(descr)} (${EXPECTED_DTYPES})`);
+  const shapeValue = dict.v.get('shape') as PyValue;
+  const shape: number[] = [];
+  for (const dim of shapeValue.t === 'tuple' ? shapeValue.v : [shapeValue]) {
+    if (shapeValue.t !== 'tuple' || dim.t !== 'int' || !Number.isSafeInteger(dim.v) || dim.v < 0) {
+      return bad(`invalid shape ${pyRepr(shapeValue)} (expected a tuple of non-negative ints)`);
+    }
+    shape.push(dim.v);
+  }
+  const fortran = dict.v.get('fortran_order') as PyValue;
+  if (fortran.t !== 'bool') bad(`invalid fortran_order ${pyRepr(fortran)} (expected True or False)`);
+  // Fortran and C order coincide when at most one axis is longer than 1, so only refuse real transposes.
+  if (fortran.t === 'bool' && fortran.v && shape.filter((d) => d > 1).length > 1) {
+    bad(
+      `fortran_order is True for shape ${formatShape(shape)}: only C-order arrays are supported (save np.ascontiguousarray(a))`,
+    );
+  }
+  const count = shape.reduce((a, b) => a * b, 1);
+  const expected = count * width;
+  const available = bytes.length - dataOffset;
+  if (available !== expected) {
+    const what = available < expected ? 'truncated data' : 'unexpected trailing data';
+    bad(`${what}: header says ${formatShape(shape)} ${dtype} = ${expected} bytes, file has ${available}`);
+  }
+  // Copy: the source may be unaligned for the element width, and callers may reuse their buffer.
+  const raw = bytes.slice(dataOffset);
+  const fileLittle = order !== '>' && (order !== '=' || HOST_LITTLE_ENDIAN);
+  if (width > 1 && fileLittle !== HOST_LITTLE_ENDIAN) swapBytes(raw, width);
+  const data = allocateData(dtype, count);
+  new Uint8Array(data.buffer).set(raw);
+  // numpy treats any non-zero byte as True; ORT expects exactly 0/1.
+  if (dtype === 'bool') for (let i = 0; i < data.length; i++) data[i] = data[i] ? 1 : 0;
+  return { dtype, shape, data };
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return s;
+}
+
+/** Encodes `t` exactly as `numpy.save` would: format 1.0, or 2.0 when the header exceeds 64 KiB. */
+export function encodeNpy(t: HostTensor): Uint8Array {
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  if (t.data.length !== count) {
+    throw new InputError(
+      `cannot encode tensor: shape ${formatShape(t.shape)} needs ${count} elements, data has ${t.data.length}`,
+    );
+  }
+  const shapeRepr = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
+  let header = `{'descr': '${DESCR_BY_DTYPE[t.dtype]}', 'fortran_order': False, 'shape': ${shapeRepr}, }`;
+  if (t.shape.length > 0) header += ' '.repeat(GROWTH_AXIS_MAX_DIGITS - String(t.shape[0]).length);
+  let prefix = 10;
+  const padded = (): number => header.length + 1 + ARRAY_ALIGN - ((prefix + header.length + 1) % ARRAY_ALIGN);
+  if (padded() > 0xffff) prefix = 12;
+  const headerLength = padded();
+  const width = bytesPerElement(t.dtype);
+  const out = new Uint8Array(prefix + headerLength + count * width);
+  out.set(MAGIC);
+  out[6] = prefix === 10 ? 1 : 2;
+  const view = new DataView(out.buffer);
+  if (prefix === 10) view.setUint16(8, headerLength, true);
+  else view.setUint32(8, headerLength, true);
+  out.fill(0x20, prefix, prefix + headerLength - 1);
+  for (let i = 0; i < header.length; i++) out[prefix + i] = header.charCodeAt(i);
+  out[prefix + headerLength - 1] = 0x0a;
+  const body = out.subarray(prefix + headerLength);
+  body.set(new Uint8Array(t.data.buffer, t.data.byteOffset, count * width));
+  if (width > 1 && !HOST_LITTLE_ENDIAN) swapBytes(body, width);
+  if (t.dtype === 'bool') for (let i = 0; i < body.length; i++) body[i] = body[i] ? 1 : 0;
+  return out;
+}
+
+/** Reads and parses a `.npy` file; an unreadable file is an InputError naming the path. */
+export async function readNpy(path: string): Promise<HostTensor> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new InputError(`${path}: cannot read .npy file: ${(error as Error).message}`, { cause: error });
+  }
+  return parseNpy(bytes, path);
+}
+
+/** Writes `t` as a `.npy` file, creating the parent directory if needed. */
+export async function writeNpy(path: string, t: HostTensor): Promise<void> {
+  const bytes = encodeNpy(t);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, bytes);
+  } catch (error) {
+    throw new InputError(`${path}: cannot write .npy file: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The machine-readable result of a build (`kiln build --json FILE`). The report renderer, the Action
+ * and the artifact store all read these shapes, so they are the contract between the parts.
+ */
+
+export type Precision = 'fp32' | 'fp16' | 'int8';
+
+/** How one output tensor of the engine compares with the reference, worst sample kept. */
+export interface TensorComparison {
+  output: string;
+  dtype: string;
+  shape: number[];
+  /** Element count compared. */
+  total: number;
+  maxAbsDiff: number;
+  maxRelDiff: number;
+  /** Elements where |got - ref| > atol + rtol * |ref|. */
+  mismatches: number;
+  cosine: number;
+  /** Multi-dimensional index of the element with the largest |got - ref|. */
+  worstIndex: number[];
+  worstRef: number;
+  worstGot: number;
+  /** Non-finite counts: any NaN fails the comparison, Inf fails unless both sides agree. */
+  nanRef: number;
+  nanGot: number;
+  infRef: number;
+  infGot: number;
+  atol: number;
+  rtol: number;
+  pass: boolean;
+}
+
+export interface GoldenResult {
+  pass: boolean;
+  /** Where inputs came from: `.npy` files or the seeded generator. */
+  source: 'npy' | 'synthetic';
+  samples: number;
+  /** Per output, the worst sample. */
+  outputs: TensorComparison[];
+  /** One line naming the worst failing tensor, when the suite failed. */
+  failure?: string;
+}
+
+/** Latency of one session, in milliseconds. */
+export interface LatencyStats {
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  mean: number;
+  stddev: number;
+  min: number;
+  max: number;
+  /** True when successive windows of samples agreed within `stabilityPct`. */
+  stable: boolean;
+  stabilityPct: number;
+  warmup: number;
+  threads: number;
+  /** Session creation and the first run after it, measured separately from steady state. */
+  coldStart: { createMs: number; firstRunMs: number };
+}
+
+export interface EngineResult {
+  model: string;
+  profile: string;
+  precision: Precision;
+  target: string;
+  backend: string;
+  key: string;
+  cache: 'hit' | 'miss';
+  /** Path of the engine file inside the store. */
+  enginePath: string;
+  golden: GoldenResult;
+  latency: {
+    engine: LatencyStats;
+    /** The uncompiled reference session on the same inputs, same machine, same run. */
+    reference?: LatencyStats;
+  };
+  /** reference p50 / engine p50; > 1 means the engine is faster. */
+  speedup?: number;
+  /** Wall time spent per phase in this run, ms (compile is 0 on a cache hit). */
+  phases: { compileMs: number; goldenMs: number; benchMs: number };
+}
+
+export interface BuildResults {
+  schema: 'kiln.build-results/v1';
+  kilnVersion: string;
+  target: string;
+  backend: string;
+  /** The hardware compatibility fingerprint the engines were keyed with. */
+  hardware: Record<string, unknown>;
+  startedAt: string;
+  finishedAt: string;
+  engines: EngineResult[];
+  /** Gate verdicts for this run. */
+  gates: { golden: 'pass' | 'fail' | 'warn' };
+}

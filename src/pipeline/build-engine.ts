@@ -1,0 +1,218 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { BenchConfig } from '../core/config-schema.js';
+import { sha256File } from '../core/hashing.js';
+import type { EngineResult } from '../core/results.js';
+import type { HostTensor } from '../core/tensor.js';
+import { KILN_VERSION } from '../core/version.js';
+import type { Backend } from '../backends/backend.js';
+import { benchShapes, goldenShapes } from '../backends/profile-dims.js';
+import type { ArtifactRecord } from '../store/artifact.js';
+import type { LocalStore } from '../store/local-store.js';
+import { systemClock, type Clock } from './clock.js';
+import type { EngineJob } from './engine-jobs.js';
+import { goldenInputs } from './golden-inputs.js';
+import { goldenSpecSha256, writeGoldenRecord } from './golden-record.js';
+import { runGoldenSuite } from './golden-suite.js';
+import { measureLatency } from './latency-bench.js';
+import type { Progress } from './progress.js';
+
+export interface BuildEngineContext {
+  backend: Backend;
+  store: LocalStore;
+  target: string;
+  bench: BenchConfig;
+  /** When false, a golden failure does not keep the engine out of the store (gates.golden: warn). */
+  goldenGateFails: boolean;
+  progress: Progress;
+  clock?: Clock;
+}
+
+/**
+ * key → cache lookup → compile → golden → bench → store, for one engine. A hit whose golden spec is
+ * unchanged reuses the stored verdict and latency; a changed spec re-runs golden on the cached engine.
+ */
+export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Promise<EngineResult> {
+  const clock = ctx.clock ?? systemClock;
+  const spec = {
+    inputsDir: job.model.golden.inputs,
+    samples: job.model.golden.samples,
+    seed: job.model.golden.seed,
+    tolerance: job.model.golden.tolerance,
+    precision: job.precision,
+  };
+  const specSha256 = await goldenSpecSha256(spec);
+  const base = {
+    model: job.model.name,
+    profile: job.profile.name,
+    precision: job.precision,
+    target: ctx.target,
+    backend: ctx.backend.name,
+    key: job.key,
+  };
+
+  const found = await ctx.store.lookup(job.model.name, job.key);
+  if (found.status === 'corrupt')
+    ctx.progress.warn(
+      `${job.model.name}/${job.key.slice(0, 12)}: cache entry refused (${found.reason}); rebuilding`,
+    );
+  if (found.status === 'hit' && found.artifact.record.golden.specSha256 === specSha256) {
+    const { record, enginePath } = found.artifact;
+    ctx.progress.phase(
+      'cache',
+      `hit ${job.key.slice(0, 12)}: engine sha256 verified, compile/golden/bench skipped`,
+    );
+    return {
+      ...base,
+      cache: 'hit',
+      enginePath,
+      golden: stripGolden(record.golden),
+      latency: record.latency,
+      ...(record.speedup ? { speedup: record.speedup } : {}),
+      phases: { compileMs: 0, goldenMs: 0, benchMs: 0 },
+    };
+  }
+
+  const staging = await ctx.store.stage(job.model.name, job.key);
+  try {
+    let enginePath: string;
+    let compileMs = 0;
+    let notes: string[] = [];
+    if (found.status === 'hit') {
+      ctx.progress.phase(
+        'cache',
+        `hit ${job.key.slice(0, 12)}, but golden inputs or tolerances changed: re-checking`,
+      );
+      enginePath = found.artifact.enginePath;
+    } else {
+      ctx.progress.phase('compile', `${ctx.backend.name} ${job.precision}, key ${job.key.slice(0, 12)}…`);
+      const started = clock.now();
+      const compiled = await ctx.backend.compile({
+        modelPath: job.model.path,
+        profile: job.profile,
+        precision: job.precision,
+        outDir: staging.dir,
+      });
+      compileMs = clock.now() - started;
+      enginePath = path.join(staging.dir, compiled.fileName);
+      notes = compiled.notes;
+      ctx.progress.phase('compile', 'done', compileMs);
+    }
+
+    const threads = { threads: ctx.bench.threads };
+    const goldenStart = clock.now();
+    const inputs = await goldenInputs({
+      dir: spec.inputsDir,
+      profileName: job.profile.name,
+      shapes: goldenShapes(job.profile),
+      inputs: job.description.inputs,
+      samples: spec.samples,
+      seed: spec.seed,
+    });
+    const reference = await ctx.backend.openReference(job.model.path, threads);
+    const engine = await ctx.backend.openEngine(enginePath, threads);
+    let golden;
+    try {
+      golden = await runGoldenSuite({
+        reference,
+        engine,
+        samples: inputs.samples,
+        precision: job.precision,
+        tolerance: spec.tolerance,
+        source: inputs.source,
+      });
+    } finally {
+      await Promise.all([reference.release(), engine.release()]);
+    }
+    const goldenMs = clock.now() - goldenStart;
+    ctx.progress.phase(
+      'golden',
+      golden.result.pass
+        ? `pass, ${inputs.samples.length} ${inputs.source} samples`
+        : `FAIL ${golden.result.failure ?? ''}`,
+      goldenMs,
+    );
+
+    const benchStart = clock.now();
+    const benchInputs = pickBenchInputs(inputs.samples, benchShapes(job.profile));
+    const engineLatency = await measureLatency(
+      () => ctx.backend.openEngine(enginePath, threads),
+      benchInputs,
+      ctx.bench,
+      clock,
+    );
+    const referenceLatency = await measureLatency(
+      () => ctx.backend.openReference(job.model.path, threads),
+      benchInputs,
+      ctx.bench,
+      clock,
+    );
+    const benchMs = clock.now() - benchStart;
+    const speedup = referenceLatency.p50 / engineLatency.p50;
+    ctx.progress.phase(
+      'bench',
+      `p50 ${engineLatency.p50.toFixed(2)} ms, p99 ${engineLatency.p99.toFixed(2)} ms (reference p50 ${referenceLatency.p50.toFixed(2)} ms, ${speedup.toFixed(2)}×)${engineLatency.stable ? '' : ', unstable'}`,
+      benchMs,
+    );
+
+    const latency = { engine: engineLatency, reference: referenceLatency };
+    const phases = { compileMs, goldenMs, benchMs };
+    if (found.status === 'hit') {
+      return { ...base, cache: 'hit', enginePath, golden: golden.result, latency, speedup, phases };
+    }
+    if (!golden.result.pass && ctx.goldenGateFails) {
+      return { ...base, cache: 'miss', enginePath: '', golden: golden.result, latency, speedup, phases };
+    }
+    const samplesFiles = await writeGoldenRecord(staging.dir, inputs.samples, golden.referenceOutputs);
+    const record: ArtifactRecord = {
+      schema: 'kiln.artifact/v1',
+      model: job.model.name,
+      profile: job.profile.name,
+      precision: job.precision,
+      key: job.key,
+      keyInputs: job.keyInputs,
+      tags: {
+        backend: ctx.backend.name,
+        backendVersion: await ctx.backend.version(),
+        hardware: job.keyInputs.hardware as Record<string, unknown>,
+        kilnVersion: KILN_VERSION,
+      },
+      engine: {
+        file: path.basename(enginePath),
+        sha256: await sha256File(enginePath),
+        bytes: (await stat(enginePath)).size,
+      },
+      golden: { ...golden.result, specSha256, samplesFiles },
+      latency,
+      speedup,
+      notes,
+      createdAt: new Date().toISOString(),
+    };
+    const stored = await staging.commit(record);
+    return {
+      ...base,
+      cache: 'miss',
+      enginePath: stored.enginePath,
+      golden: golden.result,
+      latency,
+      speedup,
+      phases,
+    };
+  } finally {
+    await staging.discard();
+  }
+}
+
+function stripGolden(golden: ArtifactRecord['golden']): EngineResult['golden'] {
+  const { specSha256: _spec, samplesFiles: _files, ...result } = golden;
+  return result;
+}
+
+/** The first golden sample whose shapes are the bench shapes (for ranges: the opt sample). */
+function pickBenchInputs(samples: Array<Record<string, HostTensor>>, shapes: Record<string, number[]>) {
+  return (
+    samples.find((s) =>
+      Object.entries(shapes).every(([name, shape]) => s[name]?.shape.join('x') === shape.join('x')),
+    ) ?? samples[0]!
+  );
+}

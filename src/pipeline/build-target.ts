@@ -1,0 +1,91 @@
+import type { KilnConfig } from '../core/config-load.js';
+import type { TargetConfig } from '../core/config-schema.js';
+import type { BuildResults, EngineResult } from '../core/results.js';
+import { KILN_VERSION } from '../core/version.js';
+import type { Backend } from '../backends/backend.js';
+import { LocalStore } from '../store/local-store.js';
+import { buildEngine } from './build-engine.js';
+import type { Clock } from './clock.js';
+import { planEngineJobs, type SkippedEngine } from './engine-jobs.js';
+import type { Progress } from './progress.js';
+
+export interface BuildTargetOptions {
+  config: KilnConfig;
+  target: TargetConfig;
+  backend: Backend;
+  /** Model names to build; all when empty. */
+  models: string[];
+  /** Store folder override (runner-wide caches); else the config's. */
+  storeDir?: string;
+  progress: Progress;
+  clock?: Clock;
+}
+
+/** Build results plus engines the backend cannot produce here. */
+export type TargetBuild = BuildResults & { skipped: SkippedEngine[] };
+
+/**
+ * Builds every selected model × profile × precision for one target under the store lock. Golden
+ * failures do not stop the loop: the report must show every engine, and the caller turns a failed
+ * gate into exit code 1.
+ */
+export async function buildTarget(options: BuildTargetOptions): Promise<TargetBuild> {
+  const { config, target, backend, progress } = options;
+  const startedAt = new Date().toISOString();
+  const models =
+    options.models.length === 0
+      ? config.models
+      : config.models.filter((m) => options.models.includes(m.name));
+  const store = new LocalStore(options.storeDir ?? config.storeDir);
+  const { jobs, skipped } = await planEngineJobs(config, models, backend);
+  await store.ensureWritable();
+  const lock = await store.lock(`kiln build --target ${target.name}`);
+  const engines: EngineResult[] = [];
+  try {
+    await store.sweepStaging();
+    const hardware = await backend.hardwareFingerprint();
+    progress.info(
+      `target ${target.name}: ${backend.name} ${await backend.version()} on ${describeHardware(hardware)}; store ${store.dir}`,
+    );
+    for (const s of skipped) progress.warn(`${s.model}/${s.profile}/${s.precision} skipped: ${s.reason}`);
+    for (const [i, job] of jobs.entries()) {
+      progress.engine(i + 1, jobs.length, `${job.model.name} / ${job.profile.name} / ${job.precision}`);
+      engines.push(
+        await buildEngine(job, {
+          backend,
+          store,
+          target: target.name,
+          bench: config.bench,
+          goldenGateFails: config.gates.golden === 'fail',
+          progress,
+          ...(options.clock ? { clock: options.clock } : {}),
+        }),
+      );
+    }
+    const failed = engines.filter((e) => !e.golden.pass).length;
+    const hits = engines.filter((e) => e.cache === 'hit').length;
+    progress.info(
+      `${engines.length} engines: ${hits} cache hits, ${engines.length - hits} built, ${failed} failed golden`,
+    );
+    return {
+      schema: 'kiln.build-results/v1',
+      kilnVersion: KILN_VERSION,
+      target: target.name,
+      backend: backend.name,
+      hardware,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      engines,
+      gates: { golden: failed === 0 ? 'pass' : config.gates.golden === 'fail' ? 'fail' : 'warn' },
+      skipped,
+    };
+  } finally {
+    await lock.release();
+  }
+}
+
+function describeHardware(hardware: Record<string, unknown>): string {
+  return Object.entries(hardware)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') || '-' : String(v)}`)
+    .join(' ');
+}

@@ -1,0 +1,96 @@
+import type { KilnConfig } from '../core/config-load.js';
+import type { ModelConfig } from '../core/config-schema.js';
+import { artifactKey, keyDocument, type KeyInputs } from '../core/artifact-key.js';
+import { sha256File, sha256Tree } from '../core/hashing.js';
+import type { Precision } from '../core/results.js';
+import type { Backend, EngineProfile } from '../backends/backend.js';
+import {
+  checkProfileShapes,
+  describeModel,
+  loadOnnxModel,
+  type ModelDescription,
+} from '../backends/onnx-model.js';
+
+/** One engine to produce: a model × profile × precision for one backend, with its key. */
+export interface EngineJob {
+  model: ModelConfig;
+  description: ModelDescription;
+  profile: EngineProfile;
+  precision: Precision;
+  key: string;
+  keyInputs: Record<string, unknown>;
+}
+
+export interface SkippedEngine {
+  model: string;
+  profile: string;
+  precision: Precision;
+  reason: string;
+}
+
+/**
+ * Validates every selected model and profile against the model file and keys every engine, before
+ * any compile starts: a wrong shape in the last profile must not surface after minutes of work.
+ */
+export async function planEngineJobs(
+  config: KilnConfig,
+  models: ModelConfig[],
+  backend: Backend,
+): Promise<{ jobs: EngineJob[]; skipped: SkippedEngine[] }> {
+  const [backendVersion, hardware] = await Promise.all([backend.version(), backend.hardwareFingerprint()]);
+  const supported = backend.supportedPrecisions();
+  const jobs: EngineJob[] = [];
+  const skipped: SkippedEngine[] = [];
+  for (const model of models) {
+    const index = config.models.indexOf(model);
+    const { model: proto } = await loadOnnxModel(model.path);
+    const description = describeModel(proto);
+    model.profiles.forEach((profile, p) => {
+      const where = `${config.configPath}: models[${index}].profiles[${p}]`;
+      if ('shapes' in profile) checkProfileShapes(description.inputs, profile.shapes, `${where}.shapes`);
+      else
+        for (const bound of ['min', 'opt', 'max'] as const)
+          checkProfileShapes(description.inputs, profile[bound], `${where}.${bound}`);
+    });
+    const [modelSha256, manifestSha256, calibrationSha256] = await Promise.all([
+      sha256File(model.path),
+      model.manifest ? sha256File(model.manifest) : null,
+      model.calibration ? sha256Tree(model.calibration.data) : null,
+    ]);
+    for (const profile of model.profiles) {
+      for (const precision of model.precisions) {
+        if (!supported.includes(precision)) {
+          skipped.push({
+            model: model.name,
+            profile: profile.name,
+            precision,
+            reason: `${backend.name} builds ${supported.join(', ')} only`,
+          });
+          continue;
+        }
+        const inputs: KeyInputs = {
+          modelSha256,
+          manifestSha256,
+          profile:
+            'shapes' in profile
+              ? { shapes: profile.shapes }
+              : { min: profile.min, opt: profile.opt, max: profile.max },
+          precision,
+          calibrationSha256,
+          backend: { name: backend.name, version: backendVersion },
+          hardware,
+          compileOptions: backend.compileOptions(precision),
+        };
+        jobs.push({
+          model,
+          description,
+          profile,
+          precision,
+          key: artifactKey(inputs),
+          keyInputs: keyDocument(inputs),
+        });
+      }
+    }
+  }
+  return { jobs, skipped };
+}

@@ -1,0 +1,71 @@
+import type { ToleranceConfig } from '../core/config-schema.js';
+import type { GoldenResult, Precision, TensorComparison } from '../core/results.js';
+import type { HostTensor } from '../core/tensor.js';
+import { compareTensors, describeFailure, mergeWorst } from '../core/tensor-compare.js';
+import { defaultTolerance } from '../core/tolerances.js';
+import type { EngineSession } from '../backends/backend.js';
+
+export interface GoldenRun {
+  result: GoldenResult;
+  /** The reference's outputs per sample, stored with the artifact as the golden record. */
+  referenceOutputs: Array<Record<string, HostTensor>>;
+}
+
+/** The tolerance for one output: per-output override, then the model's, then the precision default. */
+export function toleranceFor(output: string, precision: Precision, config: ToleranceConfig | undefined) {
+  const override = config?.outputs?.[output];
+  if (override) return override;
+  if (config) return { atol: config.atol, rtol: config.rtol };
+  return defaultTolerance(precision);
+}
+
+/**
+ * Runs the uncompiled reference and the compiled engine on the same inputs and compares every
+ * output tensor, keeping the worst sample per output. Any failing output fails the suite, and
+ * `failure` names the worst one in one line.
+ */
+export async function runGoldenSuite(options: {
+  reference: EngineSession;
+  engine: EngineSession;
+  samples: Array<Record<string, HostTensor>>;
+  precision: Precision;
+  tolerance?: ToleranceConfig;
+  source: GoldenResult['source'];
+}): Promise<GoldenRun> {
+  const worst = new Map<string, TensorComparison>();
+  const referenceOutputs: Array<Record<string, HostTensor>> = [];
+  for (const inputs of options.samples) {
+    const ref = await options.reference.run(inputs);
+    const got = await options.engine.run(inputs);
+    referenceOutputs.push(ref);
+    for (const name of options.reference.outputNames) {
+      const comparison = compareTensors(
+        name,
+        ref[name]!,
+        got[name]!,
+        toleranceFor(name, options.precision, options.tolerance),
+      );
+      const previous = worst.get(name);
+      worst.set(name, previous ? mergeWorst(previous, comparison) : comparison);
+    }
+  }
+  return {
+    result: summarizeGolden([...worst.values()], options.samples.length, options.source),
+    referenceOutputs,
+  };
+}
+
+/** Suite verdict from per-output comparisons; also used to re-check stored goldens. */
+export function summarizeGolden(
+  outputs: TensorComparison[],
+  samples: number,
+  source: GoldenResult['source'],
+): GoldenResult {
+  const failing = outputs.filter((c) => !c.pass);
+  const pass = failing.length === 0;
+  // Non-finite values first: a NaN anywhere is worse than any finite difference.
+  const worst = [...failing].sort(
+    (a, b) => b.nanRef + b.nanGot - (a.nanRef + a.nanGot) || b.mismatches / b.total - a.mismatches / a.total,
+  )[0];
+  return { pass, source, samples, outputs, ...(worst ? { failure: describeFailure(worst) } : {}) };
+}

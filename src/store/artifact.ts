@@ -1,0 +1,34 @@
+import type { GoldenResult, LatencyStats, Precision } from '../core/results.js';
+
+/** Where the golden sample tensors of an artifact live, relative to its folder. */
+export interface GoldenSampleFiles {
+  inputs: Record<string, string>;
+  outputs: Record<string, string>;
+}
+
+/** `artifact.json`: everything needed to trust, explain and reuse an engine without rebuilding it. */
+export interface ArtifactRecord {
+  schema: 'kiln.artifact/v1';
+  model: string;
+  profile: string;
+  precision: Precision;
+  key: string;
+  /** The exact document hashed into `key`. */
+  keyInputs: Record<string, unknown>;
+  tags: {
+    backend: string;
+    backendVersion: string;
+    hardware: Record<string, unknown>;
+    kilnVersion: string;
+  };
+  engine: { file: string; sha256: string; bytes: number };
+  golden: GoldenResult & {
+    /** Hash of what the golden suite was run with (inputs, samples, seed, tolerances). */
+    specSha256: string;
+    samplesFiles: GoldenSampleFiles[];
+  };
+  latency: { engine: LatencyStats; reference?: LatencyStats };
+  speedup?: number;
+  notes: string[];
+  createdAt: string;
+}

@@ -1,0 +1,84 @@
+import { open, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { InputError } from '../core/errors.js';
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  startedAt: string;
+  command: string;
+}
+
+/** A held store lock; release it in `finally`. */
+export interface StoreLock {
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the store's exclusive lock (`<store>/.lock`, created with O_EXCL). A lock left by a process
+ * that no longer exists on this host is reclaimed, so a crashed build never wedges the store; a live
+ * one is refused with one line naming its owner rather than waited on, because two builds writing
+ * the same keys would only duplicate minutes of compile work.
+ */
+export async function acquireStoreLock(storeDir: string, command: string): Promise<StoreLock> {
+  const lockPath = path.join(storeDir, '.lock');
+  const me: LockOwner = {
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt: new Date().toISOString(),
+    command,
+  };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(JSON.stringify(me));
+      await handle.close();
+      return { release: () => rm(lockPath, { force: true }) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new InputError(
+          `${storeDir}: cannot lock the store (${(error as NodeJS.ErrnoException).code})`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+    const owner = await readOwner(lockPath);
+    if (owner && owner.host === me.host && !isAlive(owner.pid)) {
+      await rm(lockPath, { force: true });
+      continue;
+    }
+    if (!owner) {
+      // Written but not yet filled by a concurrent taker: give it a moment, then look again.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (attempt < 2) continue;
+    }
+    const who = owner
+      ? `pid ${owner.pid} on ${owner.host} (${owner.command}, since ${owner.startedAt})`
+      : 'another process';
+    throw new InputError(
+      `${storeDir}: store is locked by ${who}; wait for it to finish, or delete ${lockPath} if that process is gone`,
+    );
+  }
+  throw new InputError(`${storeDir}: could not take the store lock at ${lockPath}`);
+}
+
+async function readOwner(lockPath: string): Promise<LockOwner | undefined> {
+  try {
+    const owner = JSON.parse(await readFile(lockPath, 'utf8')) as LockOwner;
+    return typeof owner.pid === 'number' ? owner : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
