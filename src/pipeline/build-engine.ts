@@ -6,12 +6,11 @@ import type { EngineResult } from '../core/results.js';
 import type { HostTensor } from '../core/tensor.js';
 import { KILN_VERSION } from '../core/version.js';
 import type { Backend } from '../backends/backend.js';
-import { benchShapes, goldenShapes } from '../backends/profile-dims.js';
+import { benchShapes } from '../backends/profile-dims.js';
 import type { ArtifactRecord } from '../store/artifact.js';
 import type { LocalStore } from '../store/local-store.js';
 import { systemClock, type Clock } from './clock.js';
 import type { EngineJob } from './engine-jobs.js';
-import { goldenInputs } from './golden-inputs.js';
 import { goldenSpecSha256, writeGoldenRecord } from './golden-record.js';
 import { runGoldenSuite } from './golden-suite.js';
 import { measureLatency } from './latency-bench.js';
@@ -101,14 +100,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
 
     const threads = { threads: ctx.bench.threads };
     const goldenStart = clock.now();
-    const inputs = await goldenInputs({
-      dir: spec.inputsDir,
-      profileName: job.profile.name,
-      shapes: goldenShapes(job.profile),
-      inputs: job.description.inputs,
-      samples: spec.samples,
-      seed: spec.seed,
-    });
+    const inputs = job.golden;
     const reference = await ctx.backend.openReference(job.model.path, threads);
     const engine = await ctx.backend.openEngine(enginePath, threads);
     let golden;

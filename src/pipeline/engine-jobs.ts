@@ -10,6 +10,8 @@ import {
   loadOnnxModel,
   type ModelDescription,
 } from '../backends/onnx-model.js';
+import { goldenShapes } from '../backends/profile-dims.js';
+import { goldenInputs, type GoldenInputs } from './golden-inputs.js';
 
 /** One engine to produce: a model × profile × precision for one backend, with its key. */
 export interface EngineJob {
@@ -19,6 +21,8 @@ export interface EngineJob {
   precision: Precision;
   key: string;
   keyInputs: Record<string, unknown>;
+  /** Golden inputs, loaded and checked against the model while planning. */
+  golden: GoldenInputs;
 }
 
 export interface SkippedEngine {
@@ -29,8 +33,9 @@ export interface SkippedEngine {
 }
 
 /**
- * Validates every selected model and profile against the model file and keys every engine, before
- * any compile starts: a wrong shape in the last profile must not surface after minutes of work.
+ * Validates every selected model, profile and golden input against the model file and keys every
+ * engine before any compile starts: a wrong shape in the last profile must not surface after minutes
+ * of work.
  */
 export async function planEngineJobs(
   config: KilnConfig,
@@ -58,6 +63,14 @@ export async function planEngineJobs(
       model.calibration ? sha256Tree(model.calibration.data) : null,
     ]);
     for (const profile of model.profiles) {
+      const golden = await goldenInputs({
+        ...(model.golden.inputs ? { dir: model.golden.inputs } : {}),
+        profileName: profile.name,
+        shapes: goldenShapes(profile),
+        inputs: description.inputs,
+        samples: model.golden.samples,
+        seed: model.golden.seed,
+      });
       for (const precision of model.precisions) {
         if (!supported.includes(precision)) {
           skipped.push({
@@ -88,6 +101,7 @@ export async function planEngineJobs(
           precision,
           key: artifactKey(inputs),
           keyInputs: keyDocument(inputs),
+          golden,
         });
       }
     }
