@@ -125,6 +125,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
       goldenMs,
     );
 
+    ctx.progress.phase('bench', `engine and reference, up to ${ctx.bench.budgetMs} ms each…`);
     const benchStart = clock.now();
     const benchInputs = pickBenchInputs(inputs.samples, benchShapes(job.profile));
     const engineLatency = await measureLatency(

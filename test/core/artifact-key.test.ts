@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactKey, COMPILE_OPTIONS_VERSION, keyDocument, type KeyInputs } from '../../src/core/artifact-key.js';
+import {
+  artifactKey,
+  COMPILE_OPTIONS_VERSION,
+  keyDocument,
+  type KeyInputs,
+} from '../../src/core/artifact-key.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { InputError } from '../../src/core/errors.js';
 import { listFiles, sha256, sha256File, sha256Tree } from '../../src/core/hashing.js';
@@ -47,7 +52,10 @@ describe('artifactKey', () => {
     ['an extra input', (k) => ({ ...k, profile: { shapes: { x: [1, 3, 384, 384], m: [1] } } })],
     [
       'fixed vs ranged',
-      (k) => ({ ...k, profile: { min: { x: [1, 3, 384, 384] }, opt: { x: [1, 3, 384, 384] }, max: { x: [1, 3, 384, 384] } } }),
+      (k) => ({
+        ...k,
+        profile: { min: { x: [1, 3, 384, 384] }, opt: { x: [1, 3, 384, 384] }, max: { x: [1, 3, 384, 384] } },
+      }),
     ],
     ['precision', (k) => ({ ...k, precision: 'fp16' })],
     ['int8 calibration sha', (k) => ({ ...k, calibrationSha256: hex('f') })],
@@ -100,14 +108,19 @@ describe('artifactKey', () => {
 
   it('records the kiln compile options version in the hashed document', () => {
     const doc = keyDocument(base);
-    expect(doc.compileOptions).toEqual({ ...base.compileOptions, kilnCompileOptionsVersion: COMPILE_OPTIONS_VERSION });
+    expect(doc.compileOptions).toEqual({
+      ...base.compileOptions,
+      kilnCompileOptionsVersion: COMPILE_OPTIONS_VERSION,
+    });
     expect(doc.calibration).toBe(hex('c'));
     expect(keyDocument({ ...base, precision: 'fp32' }).calibration).toBeNull();
   });
 
   it('a compile option cannot override the kiln compile options version', () => {
     const spoofed = { ...base, compileOptions: { ...base.compileOptions, kilnCompileOptionsVersion: 0 } };
-    expect(keyDocument(spoofed).compileOptions).toMatchObject({ kilnCompileOptionsVersion: COMPILE_OPTIONS_VERSION });
+    expect(keyDocument(spoofed).compileOptions).toMatchObject({
+      kilnCompileOptionsVersion: COMPILE_OPTIONS_VERSION,
+    });
   });
 });
 
@@ -166,7 +179,9 @@ describe('canonicalJson', () => {
   });
 
   it('refuses values JSON cannot carry, naming where they are', () => {
-    expect(() => canonicalJson({ a: { b: NaN } })).toThrow(new TypeError('canonicalJson: $.a.b is NaN, not a finite number'));
+    expect(() => canonicalJson({ a: { b: NaN } })).toThrow(
+      new TypeError('canonicalJson: $.a.b is NaN, not a finite number'),
+    );
     expect(() => canonicalJson([1, Infinity])).toThrow('$[1] is Infinity');
     expect(() => canonicalJson({ list: [1, undefined] })).toThrow(
       'canonicalJson: $.list[1] is a undefined, which JSON cannot carry',
@@ -245,7 +260,10 @@ describe('sha256Tree', () => {
     await rename(path.join(moved, 'sub/b.npy'), path.join(moved, 'b.npy'));
     expect(await sha256Tree(moved)).not.toBe(reference);
 
-    const edited = await tree('t-edited', calib.map(([rel, c]) => [rel, rel === 'a.npy' ? 'alphb' : c]));
+    const edited = await tree(
+      't-edited',
+      calib.map(([rel, c]) => [rel, rel === 'a.npy' ? 'alphb' : c]),
+    );
     expect(await sha256Tree(edited)).not.toBe(reference);
 
     const added = await tree('t-added', [...calib, ['sub/e.npy', '']]);
@@ -261,8 +279,12 @@ describe('sha256Tree', () => {
       ['.git/objects/ab', 'blob'],
     ]);
     expect(await sha256Tree(hidden)).toBe(reference);
-    expect(await listFiles(hidden)).toEqual(expect.arrayContaining(['a.npy', 'sub/b.npy', 'sub/deeper/c.npy', 'z.npy']));
-    expect((await listFiles(hidden)).some((rel) => rel.split('/').some((p) => p.startsWith('.')))).toBe(false);
+    expect(await listFiles(hidden)).toEqual(
+      expect.arrayContaining(['a.npy', 'sub/b.npy', 'sub/deeper/c.npy', 'z.npy']),
+    );
+    expect((await listFiles(hidden)).some((rel) => rel.split('/').some((p) => p.startsWith('.')))).toBe(
+      false,
+    );
   });
 
   it('a single file hashes by content, not name', async () => {

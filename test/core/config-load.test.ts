@@ -175,7 +175,9 @@ models:
         shapes:
           x: [1, 3, -5, 384]
 `;
-    expect(configError(text)).toBe('kiln.yaml:10: models[0].profiles[1].shapes.x[2]: found -5, expected a number > 0');
+    expect(configError(text)).toBe(
+      'kiln.yaml:10: models[0].profiles[1].shapes.x[2]: found -5, expected a number > 0',
+    );
   });
 
   it('empty profiles', () => {
@@ -200,8 +202,12 @@ models:
   });
 
   it('duplicate model, profile and target names', () => {
-    const twoModels = minimal('  - name: det\n    path: b.onnx\n    profiles: [{ name: p, shapes: { x: [1] } }]\n');
-    expect(configError(twoModels)).toBe('kiln.yaml: models[1].name: found "det" twice, expected a unique model name');
+    const twoModels = minimal(
+      '  - name: det\n    path: b.onnx\n    profiles: [{ name: p, shapes: { x: [1] } }]\n',
+    );
+    expect(configError(twoModels)).toBe(
+      'kiln.yaml: models[1].name: found "det" twice, expected a unique model name',
+    );
 
     const twoProfiles = minimal('      - name: s384\n        shapes: { x: [1, 3, 640, 640] }\n');
     expect(configError(twoProfiles)).toBe(
@@ -247,7 +253,9 @@ models:
   });
 
   it('uses the display path it was given', () => {
-    expect(configError(minimal().replace('version: 1', 'version: 2'), 'ci/kiln.yaml')).toMatch(/^ci\/kiln\.yaml:1: /);
+    expect(configError(minimal().replace('version: 1', 'version: 2'), 'ci/kiln.yaml')).toMatch(
+      /^ci\/kiln\.yaml:1: /,
+    );
   });
 
   // BUG (src/core/config-load.ts parseConfig): for an unknown key whose value is a block mapping the
@@ -324,7 +332,9 @@ describe('paths must stay inside the config folder', () => {
   });
 
   it('refuses golden inputs and manifests that escape', () => {
-    expect(configError(minimal('    golden: { inputs: ../golden }\n'))).toContain('models[0].golden.inputs: found "../golden"');
+    expect(configError(minimal('    golden: { inputs: ../golden }\n'))).toContain(
+      'models[0].golden.inputs: found "../golden"',
+    );
     expect(configError(minimal('    manifest: /etc/passwd\n'))).toContain(
       'models[0].manifest: found absolute path "/etc/passwd"',
     );
@@ -343,11 +353,15 @@ describe('loadConfig', () => {
 
   it('a missing config file is one line naming it', async () => {
     const file = path.join(root, 'nope', 'kiln.yaml');
-    await expect(loadConfig(file)).rejects.toThrow(new InputError(`${file}: cannot read config (file not found)`));
+    await expect(loadConfig(file)).rejects.toThrow(
+      new InputError(`${file}: cannot read config (file not found)`),
+    );
   });
 
   it('a folder given as the config is one line naming it', async () => {
-    await expect(loadConfig(root)).rejects.toThrow(new InputError(`${root}: cannot read config (is a directory)`));
+    await expect(loadConfig(root)).rejects.toThrow(
+      new InputError(`${root}: cannot read config (is a directory)`),
+    );
   });
 
   it('errors name the file as the user gave it', async () => {
@@ -402,7 +416,10 @@ const configArb = fc.record({
     }),
     { minLength: 1, maxLength: 3, selector: (m) => m.name },
   ),
-  gates: fc.record({ golden: fc.constantFrom('fail', 'warn'), latency: fc.record({ metric: fc.constantFrom('p50', 'p99') }) }),
+  gates: fc.record({
+    golden: fc.constantFrom('fail', 'warn'),
+    latency: fc.record({ metric: fc.constantFrom('p50', 'p99') }),
+  }),
   bench: fc.record({ warmup: fc.integer({ min: 0, max: 10 }), threads: fc.integer({ min: 1, max: 4 }) }),
 });
 

@@ -57,7 +57,9 @@ function fakeEngine(script: Script, warmup: number) {
   return { clock, state, open };
 }
 
-const inputs: Record<string, HostTensor> = { x: { dtype: 'float32', shape: [1], data: new Float32Array([1]) } };
+const inputs: Record<string, HostTensor> = {
+  x: { dtype: 'float32', shape: [1], data: new Float32Array([1]) },
+};
 
 const settings = (over: Partial<BenchSettings> = {}): BenchSettings => ({
   warmup: 3,
@@ -77,8 +79,7 @@ async function bench(script: Script, over: Partial<BenchSettings> = {}) {
 }
 
 /** Ten samples at `a` ms, ten at `b`, ten at `a`, ...: windows whose medians never agree. */
-const blocks = (a: number, b: number) => (i: number) =>
-  Math.floor(i / STABILITY_WINDOW) % 2 === 0 ? a : b;
+const blocks = (a: number, b: number) => (i: number) => (Math.floor(i / STABILITY_WINDOW) % 2 === 0 ? a : b);
 
 describe('measureLatency stopping rules', () => {
   it('stops as soon as three windows agree, after minSamples', async () => {

@@ -37,7 +37,12 @@ function record(key: string, engineBytes: Uint8Array = ENGINE): ArtifactRecord {
     precision: 'fp32',
     key,
     keyInputs: { model: 'aa' },
-    tags: { backend: 'onnxruntime-cpu', backendVersion: '1.30.0', hardware: { kind: 'cpu' }, kilnVersion: '0.1.0' },
+    tags: {
+      backend: 'onnxruntime-cpu',
+      backendVersion: '1.30.0',
+      hardware: { kind: 'cpu' },
+      kilnVersion: '0.1.0',
+    },
     engine: { file: 'engine.ort', sha256: sha256(engineBytes), bytes: engineBytes.length },
     golden: { pass: true, source: 'synthetic', samples: 1, outputs: [], specSha256: 'ee', samplesFiles: [] },
     latency: { engine: latency },
@@ -188,7 +193,9 @@ describe('LocalStore.ensureWritable', () => {
   it('a regular file at the staging folder is refused too', async () => {
     await mkdir(store.dir, { recursive: true });
     await writeFile(path.join(store.dir, '.tmp'), 'in the way');
-    await expect(store.ensureWritable()).rejects.toThrow(`${store.dir}: store is not writable (a file is in the way)`);
+    await expect(store.ensureWritable()).rejects.toThrow(
+      `${store.dir}: store is not writable (a file is in the way)`,
+    );
   });
 
   it('a file in place of a parent folder is refused', async () => {
@@ -248,7 +255,12 @@ describe('store lock', () => {
     const pid = await deadPid();
     await writeFile(
       lockPath,
-      JSON.stringify({ pid, host: os.hostname(), startedAt: '2020-01-01T00:00:00.000Z', command: 'kiln build' }),
+      JSON.stringify({
+        pid,
+        host: os.hostname(),
+        startedAt: '2020-01-01T00:00:00.000Z',
+        command: 'kiln build',
+      }),
     );
     const lock = await acquireStoreLock(store.dir, 'kiln build');
     const owner = JSON.parse(await readFile(lockPath, 'utf8')) as { pid: number };
@@ -261,7 +273,12 @@ describe('store lock', () => {
     const pid = await deadPid();
     await writeFile(
       path.join(store.dir, '.lock'),
-      JSON.stringify({ pid, host: 'other-runner', startedAt: '2020-01-01T00:00:00.000Z', command: 'kiln build' }),
+      JSON.stringify({
+        pid,
+        host: 'other-runner',
+        startedAt: '2020-01-01T00:00:00.000Z',
+        command: 'kiln build',
+      }),
     );
     await expect(acquireStoreLock(store.dir, 'kiln build')).rejects.toThrow(`pid ${pid} on other-runner`);
   });
@@ -309,7 +326,12 @@ describe('store lock reclaim race', () => {
       await mkdir(dir);
       await writeFile(
         path.join(dir, '.lock'),
-        JSON.stringify({ pid, host: os.hostname(), startedAt: '2020-01-01T00:00:00.000Z', command: 'crashed' }),
+        JSON.stringify({
+          pid,
+          host: os.hostname(),
+          startedAt: '2020-01-01T00:00:00.000Z',
+          command: 'crashed',
+        }),
       );
       const results = await Promise.allSettled([1, 2, 3].map((n) => acquireStoreLock(dir, `build ${n}`)));
       most = Math.max(most, results.filter((r) => r.status === 'fulfilled').length);

@@ -7,7 +7,7 @@ import { parseCommandArgs, commonOptions } from '../args.js';
 import { writeJsonAtomic } from '../write-json.js';
 
 export const buildUsage =
-  'kiln build [--config kiln.yaml] [--target T] [--model M]... [--store DIR] [--json FILE]';
+  'kiln build [--config kiln.yaml] [--target T] [--model M]... [--store DIR] [--json FILE] [--threads N]';
 
 /**
  * `kiln build`: every model × profile × precision for the chosen targets (default: those this host
@@ -21,8 +21,10 @@ export async function buildCommand(argv: string[]): Promise<number> {
     model: { type: 'string', short: 'm', multiple: true },
     store: { type: 'string' },
     json: { type: 'string' },
+    threads: { type: 'string' },
   });
   const config = await loadConfig(values.config);
+  if (values.threads !== undefined) config.bench.threads = parseThreads(values.threads);
   const models = values.model ?? [];
   for (const name of models) {
     if (!config.models.some((m) => m.name === name)) {
@@ -69,4 +71,13 @@ export async function buildCommand(argv: string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/** Intra-op threads for golden and bench sessions; 1 (the default) keeps figures comparable. */
+function parseThreads(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) {
+    throw new InputError(`--threads ${text}: expected a whole number of threads from 1 to 1024`);
+  }
+  return n;
 }
