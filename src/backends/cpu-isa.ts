@@ -31,6 +31,9 @@ const RELEVANT_FLAGS: Record<string, readonly string[]> = {
   arm64: ['asimd', 'asimddp', 'asimdhp', 'fphp', 'i8mm', 'bf16', 'sve', 'sve2'],
 };
 
+/** Linux names some x86 features after their code names (SSE3 was "Prescott New Instructions"). */
+const LINUX_ALIASES: Record<string, string> = { pni: 'sse3' };
+
 export interface CpuIsa {
   arch: string;
   /** Sorted relevant ISA features present. */
@@ -43,7 +46,9 @@ export interface CpuIsa {
 export function probeCpuIsa(cpuinfo: string | undefined = readCpuinfo(), arch: string = os.arch()): CpuIsa {
   const relevant = RELEVANT_FLAGS[arch] ?? [];
   const flagsLine = cpuinfo?.split('\n').find((line) => /^(flags|Features)\s*:/.test(line));
-  const present = new Set(flagsLine ? flagsLine.split(':')[1]!.trim().split(/\s+/) : []);
+  const present = new Set(
+    (flagsLine ? flagsLine.split(':')[1]!.trim().split(/\s+/) : []).map((f) => LINUX_ALIASES[f] ?? f),
+  );
   const modelLine = cpuinfo?.split('\n').find((line) => /^(model name|CPU part)\s*:/.test(line));
   return {
     arch,

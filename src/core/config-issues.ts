@@ -47,7 +47,8 @@ export function describeExpectation(issue: z.core.$ZodIssue, allowedKeys: string
     case 'unrecognized_keys':
       return allowedKeys ? `expected only ${allowedKeys.join(', ')}` : 'expected no other keys';
     case 'invalid_format':
-      return `expected ${issue.format}`;
+      // Our regexes carry a human description as their message; zod's default just says "regex".
+      return `expected ${issue.format === 'regex' && !issue.message.startsWith('Invalid') ? issue.message : issue.format}`;
     case 'invalid_union':
       return 'expected a fixed profile {name, shapes} or a ranged profile {name, min, opt, max}';
     case 'not_multiple_of':

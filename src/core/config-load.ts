@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { allowedKeysAt, describeExpectation, describeValue, formatKeyPath } from './config-issues.js';
 import { configSchema, type RawConfig } from './config-schema.js';
@@ -52,8 +52,7 @@ export function parseConfig(text: string, displayPath: string, configDir: string
     const issue = pickIssue(parsed.error.issues[0]!);
     const keyPath =
       issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : (issue.path as PropertyKey[]);
-    const node = doc.getIn(keyPath.map(String), true) as { range?: [number, number] } | undefined;
-    const line = node?.range ? lines.linePos(node.range[0]).line : undefined;
+    const line = lineOfKey(doc, lines, keyPath);
     const found = issue.code === 'unrecognized_keys' ? 'an unknown key' : describeValue(issue.input);
     const expected = describeExpectation(issue, allowedKeysAt(configSchema, issue.path));
     const more = parsed.error.issues.length > 1 ? ` (+${parsed.error.issues.length - 1} more)` : '';
@@ -65,6 +64,19 @@ export function parseConfig(text: string, displayPath: string, configDir: string
   const config = parsed.data;
   checkUnique(config, displayPath);
   return resolvePaths(config, displayPath, configDir);
+}
+
+/** The line of the key at `keyPath` (not of its value, which may start a line later). */
+function lineOfKey(doc: Document, lines: LineCounter, keyPath: PropertyKey[]): number | undefined {
+  const parent = keyPath.length > 1 ? doc.getIn(keyPath.slice(0, -1).map(String), true) : doc.contents;
+  const last = keyPath.at(-1);
+  if (isMap(parent)) {
+    const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === String(last));
+    const range = (pair?.key as { range?: [number, number] } | undefined)?.range;
+    if (range) return lines.linePos(range[0]).line;
+  }
+  const node = doc.getIn(keyPath.map(String), true) as { range?: [number, number] } | undefined;
+  return node?.range ? lines.linePos(node.range[0]).line : undefined;
 }
 
 /** For a failed union, report the branch that came closest rather than zod's summary. */

@@ -4,6 +4,7 @@ import type { HostTensor } from '../core/tensor.js';
 import { compareTensors, describeFailure, mergeWorst } from '../core/tensor-compare.js';
 import { defaultTolerance } from '../core/tolerances.js';
 import type { EngineSession } from '../backends/backend.js';
+import { GateError } from '../core/errors.js';
 
 export interface GoldenRun {
   result: GoldenResult;
@@ -39,6 +40,11 @@ export async function runGoldenSuite(options: {
     const got = await options.engine.run(inputs);
     referenceOutputs.push(ref);
     for (const name of options.reference.outputNames) {
+      if (!got[name]) {
+        throw new GateError(
+          `output '${name}': the engine does not produce it (engine outputs: ${Object.keys(got).join(', ') || 'none'})`,
+        );
+      }
       const comparison = compareTensors(
         name,
         ref[name]!,

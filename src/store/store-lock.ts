@@ -1,7 +1,9 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
+
+const BREAKER_STALE_MS = 10_000;
 
 interface LockOwner {
   pid: number;
@@ -29,7 +31,7 @@ export async function acquireStoreLock(storeDir: string, command: string): Promi
     startedAt: new Date().toISOString(),
     command,
   };
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const handle = await open(lockPath, 'wx');
       await handle.writeFile(JSON.stringify(me));
@@ -47,13 +49,13 @@ export async function acquireStoreLock(storeDir: string, command: string): Promi
     }
     const owner = await readOwner(lockPath);
     if (owner && owner.host === me.host && !isAlive(owner.pid)) {
-      await rm(lockPath, { force: true });
+      await breakStaleLock(lockPath, owner);
       continue;
     }
     if (!owner) {
       // Written but not yet filled by a concurrent taker: give it a moment, then look again.
       await new Promise((resolve) => setTimeout(resolve, 50));
-      if (attempt < 2) continue;
+      if (attempt < 4) continue;
     }
     const who = owner
       ? `pid ${owner.pid} on ${owner.host} (${owner.command}, since ${owner.startedAt})`
@@ -63,6 +65,35 @@ export async function acquireStoreLock(storeDir: string, command: string): Promi
     );
   }
   throw new InputError(`${storeDir}: could not take the store lock at ${lockPath}`);
+}
+
+/**
+ * Removes a dead owner's lock without racing other reclaimers: reading the owner and deleting the
+ * file are two steps, so a slow reclaimer could delete the fresh lock a fast one just took. Only the
+ * holder of `<lock>.break` (O_EXCL) may delete, and only if the lock still names the dead owner.
+ */
+async function breakStaleLock(lockPath: string, stale: LockOwner): Promise<void> {
+  const breaker = `${lockPath}.break`;
+  try {
+    await (await open(breaker, 'wx')).close();
+  } catch {
+    // Someone else is breaking it; a breaker left by a crash mid-break is itself stale after a while.
+    const age = await stat(breaker).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
+    if (age > BREAKER_STALE_MS) await rm(breaker, { force: true });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return;
+  }
+  try {
+    const current = await readOwner(lockPath);
+    if (current && current.pid === stale.pid && current.startedAt === stale.startedAt) {
+      await rm(lockPath, { force: true });
+    }
+  } finally {
+    await rm(breaker, { force: true });
+  }
 }
 
 async function readOwner(lockPath: string): Promise<LockOwner | undefined> {

@@ -76,9 +76,9 @@ describe('probeCpuIsa on x86_64 /proc/cpuinfo', () => {
     expect(probeCpuIsa(noFlags, 'x64').features).toEqual([]);
   });
 
-  // BUG (src/backends/cpu-isa.ts RELEVANT_FLAGS.x64): Linux prints SSE3 as `pni` in /proc/cpuinfo,
+  // Regression (was a bug in src/backends/cpu-isa.ts RELEVANT_FLAGS.x64): Linux prints SSE3 as `pni` in /proc/cpuinfo,
   // never as `sse3`, so the listed `sse3` feature can never be detected on any x86 CPU.
-  it.fails('detects SSE3, which Linux names "pni"', () => {
+  it('detects SSE3, which Linux names "pni"', () => {
     expect(epyc).toMatch(/\bpni\b/);
     expect(isa.features).toContain('sse3');
   });

@@ -258,16 +258,16 @@ models:
     );
   });
 
-  // BUG (src/core/config-load.ts parseConfig): for an unknown key whose value is a block mapping the
+  // Regression (was a bug in src/core/config-load.ts parseConfig): for an unknown key whose value is a block mapping the
   // line is taken from the *value* node, so the message points at the line after the key.
-  it.fails('an unknown key with a block value is reported on the line of the key', () => {
+  it('an unknown key with a block value is reported on the line of the key', () => {
     // Line 8 is `extra:`; its value starts on line 9.
     expect(configError(minimal('extra:\n  a: 1\n'))).toMatch(/^kiln\.yaml:8: extra: found an unknown key/);
   });
 
-  // BUG (src/core/config-issues.ts describeExpectation, case 'invalid_format'): the schema's own
+  // Regression (was a bug in src/core/config-issues.ts describeExpectation, case 'invalid_format'): the schema's own
   // message for names ('a name of letters, digits, ...') is dropped; users read "expected regex".
-  it.fails('an invalid name says what a valid name looks like', () => {
+  it('an invalid name says what a valid name looks like', () => {
     const message = configError(minimal().replace('name: det', 'name: "../det"'));
     expect(message).toContain('models[0].name: found "../det"');
     expect(message).toContain('a name of letters, digits');

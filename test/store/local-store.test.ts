@@ -314,11 +314,11 @@ describe('store lock', () => {
 });
 
 describe('store lock reclaim race', () => {
-  // BUG (src/store/store-lock.ts acquireStoreLock, the stale-lock branch `rm(lockPath)` then
+  // Regression (was a bug in src/store/store-lock.ts acquireStoreLock, the stale-lock branch `rm(lockPath)` then
   // `continue`): reading the stale owner and deleting the lock file are not one atomic step, so a
   // taker that saw the stale lock can delete the lock a faster taker has just created, and both then
   // hold the "exclusive" lock. Seen in roughly 1 of 15 rounds of three concurrent takers.
-  it.fails('three concurrent takers of a stale lock never both win', async () => {
+  it('three concurrent takers of a stale lock never both win', async () => {
     const pid = await deadPid();
     let most = 0;
     for (let round = 0; round < 400 && most <= 1; round++) {
