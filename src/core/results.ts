@@ -96,3 +96,38 @@ export interface BuildResults {
   /** Gate verdicts for this run. */
   gates: { golden: 'pass' | 'fail' | 'warn' };
 }
+
+/** Verdict of a base-vs-head latency comparison. */
+export type LatencyVerdict = 'regression' | 'improvement' | 'unchanged' | 'unstable' | 'new';
+
+/**
+ * Head vs merge-base latency of one engine, measured interleaved (ABAB…) on the same machine in the
+ * same job (`kiln bench --base REF`).
+ */
+export interface LatencyComparison {
+  model: string;
+  profile: string;
+  precision: Precision;
+  target: string;
+  metric: 'p50' | 'p99';
+  /** Base and head summaries (ms); base is absent for a model or profile new in this change. */
+  base?: { p50: number; p99: number; n: number };
+  head: { p50: number; p99: number; n: number };
+  /** head / base of `metric`; > 1 is slower. */
+  ratio?: number;
+  /** Bootstrap confidence interval of `ratio` at `confidence`. */
+  ci?: [number, number];
+  confidence: number;
+  /** The configured threshold: a regression needs the whole interval above 1 + maxRegressionPct/100. */
+  maxRegressionPct: number;
+  verdict: LatencyVerdict;
+  /** Why the verdict is `unstable` (e.g. base and head windows never agreed). */
+  note?: string;
+}
+
+export interface AbResults {
+  schema: 'kiln.ab-results/v1';
+  target: string;
+  baseRef: string;
+  comparisons: LatencyComparison[];
+}
