@@ -1,11 +1,17 @@
 import { firstLine, KilnError } from '../core/errors.js';
 import { KILN_VERSION } from '../core/version.js';
 import { buildCommand, buildUsage } from './commands/build.js';
+import { planCommand, planUsage } from './commands/plan.js';
 import { reportCommand, reportUsage } from './commands/report.js';
+import { benchCommand, benchUsage } from './commands/bench.js';
+import { keysCommand, keysUsage } from './commands/keys.js';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   build: { run: buildCommand, usage: buildUsage },
+  plan: { run: planCommand, usage: planUsage },
   report: { run: reportCommand, usage: reportUsage },
+  bench: { run: benchCommand, usage: benchUsage },
+  keys: { run: keysCommand, usage: keysUsage },
 };
 
 const help = `kiln ${KILN_VERSION}: compile ONNX models into verified, cached, per-hardware engines

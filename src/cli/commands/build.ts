@@ -1,10 +1,11 @@
 import { loadConfig } from '../../core/config-load.js';
 import { InputError } from '../../core/errors.js';
-import { canRunHere, createBackend } from '../../backends/registry.js';
+import { createBackend } from '../../backends/registry.js';
 import { buildTarget, type TargetBuild } from '../../pipeline/build-target.js';
 import { streamProgress } from '../../pipeline/progress.js';
 import { parseCommandArgs, commonOptions } from '../args.js';
 import { writeJsonAtomic } from '../write-json.js';
+import { pickTargets } from './targets.js';
 
 export const buildUsage =
   'kiln build [--config kiln.yaml] [--target T] [--model M]... [--store DIR] [--json FILE] [--threads N]';
@@ -33,16 +34,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
       );
     }
   }
-  const targets = values.target
-    ? config.targets.filter((t) => t.name === values.target)
-    : config.targets.filter((t) => canRunHere(t.backend));
-  if (targets.length === 0) {
-    throw new InputError(
-      values.target
-        ? `--target ${values.target}: no such target in ${values.config} (targets: ${config.targets.map((t) => t.name).join(', ')})`
-        : `${values.config}: none of the targets (${config.targets.map((t) => `${t.name}: ${t.backend}`).join(', ')}) can run on this host`,
-    );
-  }
+  const targets = pickTargets(config, values.target, values.config);
   const progress = streamProgress((line) => process.stderr.write(`${line}\n`));
   const results: TargetBuild[] = [];
   for (const target of targets) {

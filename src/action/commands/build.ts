@@ -1,0 +1,110 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { GateError, InputError } from '../../core/errors.js';
+import type { ActionIO } from '../action-io.js';
+import type { EngineCache } from '../engine-cache.js';
+import type { ActionInputs } from '../inputs.js';
+import type { KilnRunner } from '../kiln-process.js';
+import { resultsArtifactName, type ResultsTransfer } from '../results-transfer.js';
+import { forkRefusal, type RunContext } from '../run-context.js';
+
+interface KeyEntry {
+  model: string;
+  key: string;
+  path: string;
+}
+
+/**
+ * `build`, on a target's runner: restore engines by artifact key, `kiln build`, the interleaved A/B
+ * bench against the merge base, save new engines, upload results. Results are uploaded even when a
+ * gate failed, so the report can say what failed; the job then fails with kiln's own reason.
+ */
+export async function buildCommand(deps: {
+  inputs: ActionInputs;
+  context: RunContext;
+  kiln: KilnRunner;
+  cache: EngineCache;
+  transfer: ResultsTransfer;
+  io: ActionIO;
+  tempDir: string;
+}): Promise<void> {
+  const { inputs, context, kiln, io } = deps;
+  const refusal = forkRefusal(context);
+  if (refusal) throw new InputError(refusal);
+  const store = inputs.store || path.join(deps.tempDir, 'kiln-store');
+  const resultsDir = path.resolve(inputs.resultsDir);
+  const scope = [
+    '--config',
+    inputs.config,
+    '--target',
+    inputs.target,
+    ...(inputs.model ? ['--model', inputs.model] : []),
+  ];
+
+  const keysFile = path.join(deps.tempDir, 'kiln-keys.json');
+  const keys = await kiln.run(['keys', ...scope, '--json', keysFile]);
+  if (keys.exitCode !== 0)
+    throw new InputError(`kiln keys failed: ${keys.reason ?? `exit code ${keys.exitCode}`}`);
+  const entries = (JSON.parse(await readFile(keysFile, 'utf8')) as KeyEntry[]).filter(
+    (e, i, all) => all.findIndex((o) => o.key === e.key) === i,
+  );
+  const restored = new Set<string>();
+  if (inputs.cache) {
+    for (const entry of entries)
+      if (await deps.cache.restore(path.join(store, entry.path), entry.key)) restored.add(entry.key);
+    io.info(`engine cache: ${restored.size} of ${entries.length} engines restored`);
+  }
+
+  const build = await kiln.run([
+    'build',
+    ...scope,
+    '--store',
+    store,
+    '--json',
+    path.join(resultsDir, 'build.json'),
+  ]);
+  const base = inputs.base || context.pullRequest?.baseSha;
+  const bench =
+    base && build.exitCode !== 2
+      ? await kiln.run([
+          'bench',
+          '--base',
+          base,
+          ...scope,
+          '--store',
+          store,
+          '--json',
+          path.join(resultsDir, 'ab.json'),
+        ])
+      : undefined;
+
+  if (inputs.cache) {
+    for (const entry of entries) {
+      const dir = path.join(store, entry.path);
+      if (!restored.has(entry.key) && (await exists(path.join(dir, 'artifact.json'))))
+        await deps.cache.save(dir, entry.key);
+    }
+  }
+  const files = [];
+  for (const name of ['build.json', 'ab.json'])
+    if (await exists(path.join(resultsDir, name))) files.push(path.join(resultsDir, name));
+  if (files.length > 0)
+    await deps.transfer.upload(resultsArtifactName(inputs.target, inputs.model), files, resultsDir);
+  io.setOutput('results-path', resultsDir);
+
+  for (const [name, run] of [
+    ['build', build],
+    ['bench', bench],
+  ] as const) {
+    if (!run || run.exitCode === 0) continue;
+    const message = `kiln ${name} on ${inputs.target}: ${run.reason ?? `exit code ${run.exitCode}`}`;
+    throw run.exitCode === 1 ? new GateError(message) : new InputError(message);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}

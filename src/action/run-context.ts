@@ -1,0 +1,69 @@
+import * as github from '@actions/github';
+
+/** What the Action needs to know about the run that started it, from the event payload. */
+export interface RunContext {
+  eventName: string;
+  owner: string;
+  repo: string;
+  runId: number;
+  runUrl: string;
+  sha: string;
+  /** Set on pull_request events. */
+  pullRequest?: {
+    number: number;
+    headSha: string;
+    baseSha: string;
+    headRepo: string;
+    baseRepo: string;
+  };
+  /** `self-hosted` or `github-hosted` (RUNNER_ENVIRONMENT); unknown when unset. */
+  runnerEnvironment: string;
+}
+
+/** Reads the run context from @actions/github and the runner's environment. */
+export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext {
+  const ctx = github.context;
+  const pr = ctx.payload.pull_request as
+    | {
+        number: number;
+        head: { sha: string; repo: { full_name: string } | null };
+        base: { sha: string; repo: { full_name: string } };
+      }
+    | undefined;
+  const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+  return {
+    eventName: ctx.eventName,
+    owner: ctx.repo.owner,
+    repo: ctx.repo.repo,
+    runId: ctx.runId,
+    runUrl: `${server}/${ctx.repo.owner}/${ctx.repo.repo}/actions/runs/${ctx.runId}`,
+    sha: ctx.sha,
+    ...(pr
+      ? {
+          pullRequest: {
+            number: pr.number,
+            headSha: pr.head.sha,
+            baseSha: pr.base.sha,
+            // A deleted fork has no head repo: treat it as foreign.
+            headRepo: pr.head.repo?.full_name ?? '(deleted fork)',
+            baseRepo: pr.base.repo.full_name,
+          },
+        }
+      : {}),
+    runnerEnvironment: env.RUNNER_ENVIRONMENT ?? 'unknown',
+  };
+}
+
+export const SELF_HOSTED_SECURITY_DOCS =
+  'https://docs.github.com/en/actions/hosting-your-own-runners/managing-self-hosted-runners/about-self-hosted-runners#self-hosted-runner-security';
+
+/**
+ * Why a build must not run here, or undefined. A fork's pull request runs attacker-chosen code; on a
+ * self-hosted runner that code keeps the machine, its caches and its network afterwards.
+ */
+export function forkRefusal(context: RunContext): string | undefined {
+  const pr = context.pullRequest;
+  if (!pr || pr.headRepo === pr.baseRepo) return undefined;
+  if (context.runnerEnvironment === 'github-hosted') return undefined;
+  return `refusing to build pull request #${pr.number} from fork ${pr.headRepo} on a self-hosted runner: its code would run on this machine with its caches and network (see ${SELF_HOSTED_SECURITY_DOCS}); gate the build job with if: github.event.pull_request.head.repo.full_name == github.repository`;
+}

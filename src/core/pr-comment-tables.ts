@@ -1,0 +1,134 @@
+/**
+ * Table cells of the PR comment: golden verdict with the worst difference, latency base → head, the
+ * change vs the merge base with its confidence interval, and the latency verdict. Every string read
+ * from results goes through {@link escapeMarkdown} or {@link escapeCode}.
+ */
+import { escapeCode, escapeMarkdown } from './markdown-escape.js';
+import type { PrRow } from './pr-comment-rows.js';
+import { formatDiff, formatMs, worstOutput } from './report-markdown.js';
+import type { LatencyComparison, TensorComparison } from './results.js';
+
+const DASH = '—';
+
+/** Longest failure text shown in a cell, in code points; longer text is cut and ends with `…`. */
+const MAX_FAILURE_CHARS = 300;
+
+/** Cuts `text` to `max` code points (never inside a surrogate pair), marking the cut with `…`. */
+export function clip(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+function md(text: string): string {
+  return escapeMarkdown(text) || DASH;
+}
+
+/** A ratio as a signed percentage change: 1.123 → `+12.3%`, 0.9 → `-10.0%`, 1 → `+0.0%`. */
+export function formatChange(ratio: number): string {
+  if (!Number.isFinite(ratio)) return DASH;
+  const text = ((ratio - 1) * 100).toFixed(1);
+  return text.startsWith('-') && text !== '-0.0' ? `${text}%` : `+${text.replace('-', '')}%`;
+}
+
+/** The comparison's metric, read defensively: anything but `p50` is `p99`. */
+function metricOf(c: LatencyComparison): 'p50' | 'p99' {
+  return c.metric === 'p50' ? 'p50' : 'p99';
+}
+
+/** `+12.3% [+10.1%, +14.6%] p99`, or `—` when the comparison has no ratio (a new variant). */
+export function changeText(c: LatencyComparison): string {
+  if (c.ratio === undefined || !Number.isFinite(c.ratio)) return DASH;
+  const ci = c.ci === undefined ? '' : ` [${formatChange(c.ci[0])}, ${formatChange(c.ci[1])}]`;
+  return `${formatChange(c.ratio)}${ci} ${metricOf(c)}`;
+}
+
+/** `max Δ 2.1e-7`, with non-finite counts (`, 12 NaN`, `, 3 NaN in ref`, `, Inf 2 vs 0`). */
+export function diffText(c: TensorComparison): string {
+  const notes = [
+    c.nanGot > 0 ? `${c.nanGot} NaN` : '',
+    c.nanRef > 0 ? `${c.nanRef} NaN in ref` : '',
+    c.infGot !== c.infRef ? `Inf ${c.infGot} vs ${c.infRef}` : '',
+  ].filter((note) => note !== '');
+  return [`max Δ ${formatDiff(c.maxAbsDiff)}`, ...notes].join(', ');
+}
+
+/** The failure line of a failing golden check: its own text, or the worst output's difference. */
+export function goldenFailureText(row: PrRow): string {
+  const golden = row.engine?.golden;
+  if (golden === undefined) return 'golden check failed';
+  if (golden.failure !== undefined && golden.failure.trim() !== '')
+    return clip(golden.failure, MAX_FAILURE_CHARS);
+  const worst = worstOutput(golden);
+  return worst === undefined ? 'golden check failed' : `${diffText(worst)} on ${worst.output}`;
+}
+
+function goldenCell(row: PrRow): string {
+  const golden = row.engine?.golden;
+  if (golden === undefined || row.golden === 'none') return DASH;
+  if (row.golden === 'pass') {
+    const worst = worstOutput(golden);
+    return worst === undefined
+      ? '✅ pass'
+      : `✅ ${escapeMarkdown(diffText(worst))} in ${escapeCode(worst.output) || DASH}`;
+  }
+  const verdict = row.golden === 'warn' ? '⚠️ fail (warn only)' : '❌ fail';
+  const failure = golden.failure !== undefined && golden.failure.trim() !== '';
+  const worst = worstOutput(golden);
+  if (failure || worst === undefined) return `${verdict}: ${md(goldenFailureText(row))}`;
+  return `${verdict}: ${escapeMarkdown(diffText(worst))} in ${escapeCode(worst.output) || DASH}`;
+}
+
+function latencyCell(row: PrRow, metric: 'p50' | 'p99'): string {
+  const c = row.comparison;
+  if (c === undefined) return row.engine === undefined ? DASH : formatMs(row.engine.latency.engine[metric]);
+  const key = metricOf(c);
+  return `${c.base === undefined ? DASH : formatMs(c.base[key])} → ${formatMs(c.head[key])}`;
+}
+
+function formatNumber(value: unknown): string {
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : '?';
+}
+
+function verdictCell(row: PrRow): string {
+  switch (row.latency) {
+    case 'regression':
+      return `🔺 regression (limit +${formatNumber(row.comparison?.maxRegressionPct)}%)`;
+    case 'improvement':
+      return '🟢 improvement';
+    case 'unchanged':
+      return '➖ unchanged';
+    case 'new':
+      return '🆕 new (no base)';
+    case 'unstable': {
+      const note = row.comparison?.note;
+      const why = note === undefined || note.trim() === '' ? '' : `: ${md(clip(note, MAX_FAILURE_CHARS))}`;
+      return `⚠️ unstable, not blamed on the model${why}`;
+    }
+    default:
+      return 'not compared';
+  }
+}
+
+/** The header and delimiter rows of the engine table, for the gate's metric and confidence. */
+export function tableHead(metric: 'p50' | 'p99', confidence: number): string[] {
+  const ci = `${Number((confidence * 100).toFixed(1))}% CI`;
+  return [
+    `| model | target | profile | precision | golden (worst max abs Δ) | ${metric} ms base → head | change vs base (${ci}) | latency |`,
+    '| --- | --- | --- | --- | --- | ---: | ---: | --- |',
+  ];
+}
+
+/** One table row (a single line, eight cells) for `row`. */
+export function tableRow(row: PrRow, metric: 'p50' | 'p99'): string {
+  const cells = [
+    md(row.model),
+    md(row.target),
+    md(row.profile),
+    md(row.precision),
+    goldenCell(row),
+    latencyCell(row, metric),
+    row.comparison === undefined ? DASH : changeText(row.comparison),
+    verdictCell(row),
+  ];
+  return `| ${cells.join(' | ')} |`;
+}

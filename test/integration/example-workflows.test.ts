@@ -1,0 +1,227 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { buildMatrix, type MatrixEntry } from '../../src/core/build-matrix.js';
+import { parseConfig } from '../../src/core/config-load.js';
+import { ROOT } from '../helpers/kiln-cli.js';
+
+/**
+ * The example workflows in examples/workflows/ are what users copy: check the structure GitHub
+ * requires, that they use the plan's matrix as `kiln plan` writes it, and that they keep self-hosted
+ * runners away from forks.
+ */
+
+const DIR = path.join(ROOT, 'examples', 'workflows');
+const FILES = ['pull-request.yml', 'release.yml', 'gpu-matrix.yml'];
+const ACTION_YML = path.join(ROOT, 'action.yml');
+const KILN_ACTION = 'owner/kiln@v1';
+const FORK_GUARD = 'github.event.pull_request.head.repo.full_name == github.repository';
+/** The keys of a `kiln plan` matrix entry: everything a build job may read from `matrix`. */
+const MATRIX_KEYS: Array<keyof MatrixEntry> = ['target', 'runs-on', 'model', 'backend'];
+
+type Json = Record<string, unknown>;
+
+interface Step extends Json {
+  id?: string;
+  uses?: string;
+  run?: string;
+  with?: Json;
+}
+
+interface Job extends Json {
+  'runs-on'?: unknown;
+  uses?: string;
+  needs?: string | string[];
+  if?: string;
+  outputs?: Record<string, string>;
+  strategy?: { matrix?: unknown };
+  steps?: Step[];
+}
+
+interface Workflow {
+  on: unknown;
+  jobs: Record<string, Job>;
+}
+
+function load(file: string): { text: string; workflow: Workflow } {
+  const text = readFileSync(path.join(DIR, file), 'utf8');
+  const doc = parseDocument(text, { uniqueKeys: true });
+  expect(doc.errors.map((e) => e.message)).toEqual([]);
+  return { text, workflow: doc.toJS() as Workflow };
+}
+
+const needsOf = (job: Job): string[] => (job.needs === undefined ? [] : [job.needs].flat());
+const kilnSteps = (workflow: Workflow): Step[] =>
+  Object.values(workflow.jobs).flatMap((job) => (job.steps ?? []).filter((s) => s.uses === KILN_ACTION));
+const triggers = (workflow: Workflow): Json =>
+  typeof workflow.on === 'string'
+    ? { [workflow.on]: null }
+    : Array.isArray(workflow.on)
+      ? Object.fromEntries(workflow.on.map((e: string) => [e, null]))
+      : (workflow.on as Json);
+
+/** Every `${{ … }}` expression; throws on an unbalanced one. */
+function expressions(text: string): string[] {
+  const found: string[] = [];
+  let at = 0;
+  for (;;) {
+    const open = text.indexOf('${{', at);
+    const close = text.indexOf('}}', at);
+    if (open < 0) {
+      if (close >= 0) throw new Error(`stray '}}' at offset ${close}`);
+      return found;
+    }
+    if (close >= 0 && close < open) throw new Error(`stray '}}' at offset ${close}`);
+    const end = text.indexOf('}}', open + 3);
+    const nextOpen = text.indexOf('${{', open + 3);
+    if (end < 0 || (nextOpen >= 0 && nextOpen < end)) throw new Error(`unclosed '\${{' at offset ${open}`);
+    found.push(text.slice(open + 3, end).trim());
+    at = end + 2;
+  }
+}
+
+/** The input names action.yml declares, or undefined while it does not exist. */
+function actionInputs(): string[] | undefined {
+  if (!existsSync(ACTION_YML)) return undefined;
+  const action = parseDocument(readFileSync(ACTION_YML, 'utf8')).toJS() as { inputs?: Json };
+  return Object.keys(action.inputs ?? {});
+}
+
+describe.each(FILES)('examples/workflows/%s', (file) => {
+  const { text, workflow } = load(file);
+  const jobs = Object.entries(workflow.jobs ?? {});
+
+  it('has the top-level keys GitHub requires: on and at least one job', () => {
+    expect(workflow.on).toBeDefined();
+    expect(jobs.length).toBeGreaterThan(0);
+  });
+
+  it('every job has runs-on or uses; every step has exactly one of uses or run', () => {
+    for (const [name, job] of jobs) {
+      expect(job['runs-on'] !== undefined || job.uses !== undefined, `job ${name}`).toBe(true);
+      if (job.uses === undefined)
+        expect(Array.isArray(job.steps) && job.steps.length > 0, `job ${name}`).toBe(true);
+      for (const [i, step] of (job.steps ?? []).entries()) {
+        expect((step.uses === undefined) !== (step.run === undefined), `jobs.${name}.steps[${i}]`).toBe(true);
+      }
+    }
+  });
+
+  it('needs refer to jobs that exist, with no cycle', () => {
+    const names = new Set(jobs.map(([name]) => name));
+    for (const [name, job] of jobs) {
+      for (const need of needsOf(job)) expect(names, `jobs.${name}.needs: ${need}`).toContain(need);
+    }
+    // A chain of needs longer than the number of jobs must run in a circle.
+    const visit = (name: string, depth: number) => {
+      expect(depth, `needs cycle through ${name}`).toBeLessThanOrEqual(names.size);
+      for (const need of needsOf(workflow.jobs[name]!)) visit(need, depth + 1);
+    };
+    for (const name of names) visit(name, 0);
+  });
+
+  it('${{ }} expressions are balanced', () => {
+    expect(() => expressions(text)).not.toThrow();
+    expect(expressions(text).length).toBeGreaterThan(0);
+    for (const expression of expressions(text)) expect(expression, expression).not.toBe('');
+  });
+
+  it("each matrix is fromJSON of a needed job's plan output, and build jobs read only the plan's keys", () => {
+    const matrixJobs = jobs.filter(([, job]) => job.strategy?.matrix !== undefined);
+    expect(matrixJobs.length).toBeGreaterThan(0);
+    for (const [name, job] of matrixJobs) {
+      const match = /^\$\{\{\s*fromJSON\(needs\.([\w-]+)\.outputs\.([\w-]+)\)\s*\}\}$/.exec(
+        String(job.strategy!.matrix),
+      );
+      expect(match, `jobs.${name}.strategy.matrix: ${String(job.strategy!.matrix)}`).not.toBeNull();
+      const [, planJob, output] = match!;
+      expect(needsOf(job)).toContain(planJob);
+      const producer = workflow.jobs[planJob!]!;
+      const value = producer.outputs?.[output!];
+      expect(value, `jobs.${planJob}.outputs.${output}`).toBeDefined();
+      // The output comes from a step of that job that runs the plan.
+      const step = /steps\.([\w-]+)\.outputs\./.exec(value!)?.[1];
+      const planStep = producer.steps?.find((s) => s.id === step);
+      expect(planStep, `jobs.${planJob}: step ${step}`).toBeDefined();
+      expect(planStep!.with?.command === 'plan' || /\bkiln plan\b/.test(planStep!.run ?? '')).toBe(true);
+      // The job runs where the plan says, and reads only keys kiln plan writes.
+      expect(job['runs-on']).toBe('${{ matrix.runs-on }}');
+      const used = [...JSON.stringify(job).matchAll(/matrix\.([\w-]+)/g)].map((m) => m[1]);
+      for (const key of used) expect(MATRIX_KEYS as string[]).toContain(key);
+    }
+  });
+
+  it('kiln action steps name a known command', () => {
+    const steps = kilnSteps(workflow);
+    expect(steps.length).toBeGreaterThan(0);
+    for (const step of steps) expect(['plan', 'build', 'report']).toContain(step.with?.command);
+  });
+
+  it.skipIf(actionInputs() === undefined)(
+    'every with: key of the kiln action is an input action.yml declares (skipped while there is no action.yml)',
+    () => {
+      const declared = actionInputs()!;
+      for (const step of kilnSteps(workflow)) {
+        for (const key of Object.keys(step.with ?? {})) expect(declared, `with: ${key}`).toContain(key);
+      }
+    },
+  );
+
+  it('keeps fork pull requests off self-hosted runners', () => {
+    if (!('pull_request' in triggers(workflow)) && !('pull_request_target' in triggers(workflow))) return;
+    for (const [name, job] of jobs) {
+      const runsOn = JSON.stringify(job['runs-on'] ?? '');
+      const selfHosted = runsOn.includes('self-hosted') || runsOn.includes('matrix.');
+      if (selfHosted) expect(job.if ?? '', `jobs.${name}.if`).toContain(FORK_GUARD);
+    }
+  });
+});
+
+describe('what each example is for', () => {
+  it('pull-request.yml runs on pull requests touching the models or kiln.yaml, plan → build → report', () => {
+    const { workflow } = load('pull-request.yml');
+    const paths = (triggers(workflow).pull_request as { paths: string[] }).paths;
+    expect(paths).toContain('kiln.yaml');
+    expect(paths).toContain('models/**');
+    expect(Object.keys(workflow.jobs)).toEqual(['plan', 'build', 'report']);
+    expect(workflow.jobs.report!.if).toBe('always()');
+    expect(needsOf(workflow.jobs.report!)).toEqual(['plan', 'build']);
+  });
+
+  it('release.yml runs on v* tags, plans --all, builds every model everywhere, and marks the publish seam', () => {
+    const { text, workflow } = load('release.yml');
+    expect((triggers(workflow).push as { tags: string[] }).tags).toEqual(['v*']);
+    const planRun = workflow.jobs.plan!.steps!.map((s) => s.run ?? '').join('\n');
+    expect(planRun).toMatch(/kiln plan .*--all/);
+    // A failed golden gate fails its build job; nothing may skip that (no continue-on-error).
+    expect(JSON.stringify(workflow.jobs.build)).not.toContain('continue-on-error');
+    expect(text).toMatch(/SEAM: publish/);
+    expect(text).toMatch(/#\s+command: publish/);
+    expect(workflow.jobs.publish).toBeUndefined();
+  });
+
+  it('gpu-matrix.yml: the kiln.yaml targets it documents plan a10g / l4 / h100 / cpu on their labels', () => {
+    const { text } = load('gpu-matrix.yml');
+    const lines = text.split('\n');
+    const start = lines.findIndex((l) => /^#\s+targets:$/.test(l));
+    expect(start).toBeGreaterThan(0);
+    const end = lines.findIndex((l, i) => i > start && /^#\s*$/.test(l));
+    const targets = lines
+      .slice(start, end)
+      .map((l) => l.replace(/^# {3}/, ''))
+      .join('\n');
+    const config = parseConfig(
+      `version: 1\nmodels:\n  - { name: ocr-det, path: det.onnx, profiles: [{ name: p, shapes: { x: [1] } }] }\n${targets}\n`,
+      'gpu-matrix.yml#kiln.yaml',
+      path.join(ROOT, 'examples'),
+    );
+    const plan = buildMatrix(config, ['ocr-det'], 'gpu-matrix.yml#kiln.yaml');
+    expect(plan.include.map((e) => [e.target, e['runs-on'].join(',')])).toEqual([
+      ['a10g', 'self-hosted,linux,gpu,sm86'],
+      ['l4', 'self-hosted,linux,gpu,sm89'],
+      ['h100', 'self-hosted,linux,gpu,sm90'],
+      ['cpu', 'self-hosted,linux,x64'],
+    ]);
+  });
+});
