@@ -15,6 +15,7 @@ import { sampleRuns } from '../src/pipeline/latency-bench.js';
 import { silentProgress } from '../src/pipeline/progress.js';
 import { systemClock } from '../src/pipeline/clock.js';
 import { interleaved, line, median } from './measure.js';
+import { regressionRates } from './regression-rates.js';
 
 const root = process.cwd();
 const models = path.join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets');
@@ -176,6 +177,8 @@ async function main(): Promise<void> {
         `${hitMs.toFixed(0)} ms vs ${(coldMs / 1000).toFixed(1)} s`,
       ),
     );
+    progress('latency regression detector on simulated noisy-runner A/B data');
+    for (const text of await regressionRates()) log(text);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -118,7 +118,10 @@ export interface LatencyComparison {
   /** Bootstrap confidence interval of `ratio` at `confidence`. */
   ci?: [number, number];
   confidence: number;
-  /** The configured threshold: a regression needs the whole interval above 1 + maxRegressionPct/100. */
+  /**
+   * The smallest slowdown the gate must catch (T = maxRegressionPct/100): a regression is a CI lower
+   * bound above 1 and a ratio of at least 1 + T/2 (src/core/latency-regression.ts).
+   */
   maxRegressionPct: number;
   verdict: LatencyVerdict;
   /** Why the verdict is `unstable` (e.g. base and head windows never agreed). */

@@ -11,7 +11,7 @@ import { buildTarget } from '../../pipeline/build-target.js';
 import { streamProgress } from '../../pipeline/progress.js';
 import type { ArtifactRecord } from '../../store/artifact.js';
 import { commonOptions, parseCommandArgs } from '../args.js';
-import { repoRoot, resolveRevision, temporaryWorktree } from '../git.js';
+import { openRepo } from '../git.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { pickTargets } from './targets.js';
 
@@ -35,21 +35,22 @@ export async function benchCommand(argv: string[]): Promise<number> {
   });
   if (!values.base) throw new InputError(`kiln bench: --base REF is required (usage: ${benchUsage})`);
   const head = await loadConfig(values.config);
-  const root = await repoRoot(head.configDir);
-  const baseSha = await resolveRevision(root, values.base);
+  const repo = await openRepo(head.configDir);
+  // The merge base, not the tip of --base: main may have moved on since this branch left it.
+  const baseSha = await repo.mergeBase(values.base, await repo.resolve(values.base));
   const progress = streamProgress((line) => process.stderr.write(`${line}\n`));
   const storeDir = values.store ?? head.storeDir;
-  const worktree = await temporaryWorktree(root, baseSha);
+  const worktree = await repo.worktree(baseSha);
   const results: AbResults[] = [];
   try {
-    const baseConfig = await loadConfig(path.join(worktree.dir, path.relative(root, head.configPath))).catch(
-      (error: unknown) => {
-        progress.warn(
-          `no usable config at ${values.base} (${(error as Error).message.split('\n')[0]}); every engine is new`,
-        );
-        return undefined;
-      },
-    );
+    const baseConfig = await loadConfig(
+      path.join(worktree.dir, path.relative(repo.root, head.configPath)),
+    ).catch((error: unknown) => {
+      progress.warn(
+        `no usable config at ${values.base} (${(error as Error).message.split('\n')[0]}); every engine is new`,
+      );
+      return undefined;
+    });
     for (const target of pickTargets(head, values.target, values.config)) {
       const backend = createBackend(
         target.backend,

@@ -1,5 +1,3 @@
-import { execa } from 'execa';
-import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { buildMatrix } from '../../core/build-matrix.js';
 import {
@@ -13,6 +11,7 @@ import { loadConfig, parseConfig, type KilnConfig } from '../../core/config-load
 import { InputError, KilnError, firstLine } from '../../core/errors.js';
 import { commonOptions, parseCommandArgs } from '../args.js';
 import { writeJsonAtomic } from '../write-json.js';
+import { openRepo } from '../git.js';
 
 export const planUsage =
   'kiln plan [--config kiln.yaml] (--base REF | --changed FILE... | --all) [--json FILE]';
@@ -136,76 +135,4 @@ function toRepoFile(file: string, root: string): string {
     throw new InputError(`--changed ${file}: outside the repository ${root}`);
   }
   return rel;
-}
-
-interface Repo {
-  /** Absolute top folder, spelt so that it is a prefix of the config's own (maybe symlinked) path. */
-  root: string;
-  resolve(ref: string): Promise<string>;
-  mergeBase(ref: string, sha: string): Promise<string>;
-  diffNames(ref: string, sha: string): Promise<string[]>;
-  /** A file's text at a commit, or null when it does not exist there. */
-  showFile(sha: string, repoPath: string): Promise<string | null>;
-}
-
-async function openRepo(configDir: string): Promise<Repo> {
-  const top = await git(['rev-parse', '--show-toplevel'], configDir);
-  if (top.exitCode !== 0) {
-    throw new InputError(`${configDir}: not inside a git repository (needed for --base and --changed)`);
-  }
-  const gitRoot = top.stdout.trim();
-  // git prints the real path; the config's path may run through a symlink (/tmp → /private/tmp).
-  // Re-spell the root from the config's side so repo-relative paths line up.
-  const inRepo = path.relative(await realpath(gitRoot), await realpath(configDir));
-  const root = inRepo === '' ? configDir : path.resolve(configDir, ...inRepo.split(path.sep).map(() => '..'));
-  const where = gitRoot;
-  return {
-    root,
-    async resolve(ref) {
-      // A ref that starts with '-' would be read as an option.
-      const result = ref.startsWith('-')
-        ? undefined
-        : await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], where);
-      if (result?.exitCode !== 0) throw new InputError(`--base ${ref}: not a git revision in ${where}`);
-      return result!.stdout.trim();
-    },
-    async mergeBase(ref, sha) {
-      const result = await git(['merge-base', sha, 'HEAD'], where);
-      if (result.exitCode !== 0) {
-        throw new InputError(
-          `--base ${ref}: no merge base with HEAD in ${where} (a shallow clone? check out with fetch-depth: 0)`,
-        );
-      }
-      return result.stdout.trim();
-    },
-    async diffNames(ref, sha) {
-      const result = await git(['diff', '--name-only', '--no-renames', '-z', `${sha}...HEAD`, '--'], where);
-      if (result.exitCode !== 0) {
-        throw new InputError(
-          `--base ${ref}: git diff failed in ${where}: ${firstLine(result.stderr.trim())}`,
-        );
-      }
-      return result.stdout.split('\0').filter((f) => f !== '');
-    },
-    async showFile(sha, repoPath) {
-      const spec = `${sha}:${repoPath}`;
-      const exists = await git(['cat-file', '-e', spec], where);
-      if (exists.exitCode !== 0) return null;
-      const result = await git(['show', spec], where);
-      if (result.exitCode !== 0)
-        throw new InputError(`git show ${spec} failed: ${firstLine(result.stderr.trim())}`);
-      return result.stdout;
-    },
-  };
-}
-
-/** Runs git; a non-zero exit is the caller's to judge, but git missing altogether is an error here. */
-async function git(args: string[], cwd: string) {
-  const result = await execa('git', args, { cwd, reject: false, stripFinalNewline: false });
-  if (result.exitCode === undefined) {
-    throw new InputError(`git: cannot run it (${firstLine(result.message)}); kiln plan needs git on PATH`, {
-      cause: result,
-    });
-  }
-  return result;
 }
