@@ -63,6 +63,21 @@ export function readInputs(read: (name: string) => string = (name) => core.getIn
       "input 'github-token': found '', expected a token with pull-requests: write and checks: write",
     );
   }
+  if (inputs.plan && !isMatrixJson(inputs.plan)) {
+    const shown = inputs.plan.length > 80 ? `${inputs.plan.slice(0, 80)}…` : inputs.plan;
+    throw new InputError(
+      `input 'plan': found '${shown}', expected the plan job's matrix output (JSON {"include": [...]})`,
+    );
+  }
   if (inputs.githubToken) core.setSecret(inputs.githubToken);
   return inputs;
+}
+
+function isMatrixJson(text: string): boolean {
+  try {
+    const value = JSON.parse(text) as { include?: unknown } | null;
+    return typeof value === 'object' && value !== null && Array.isArray(value.include);
+  } catch {
+    return false;
+  }
 }
