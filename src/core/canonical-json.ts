@@ -1,3 +1,5 @@
+import { compareText } from './ordering.js';
+
 /**
  * Canonical JSON: object keys sorted, no whitespace, only JSON-safe values. Two configs that differ
  * only in key order or formatting serialize identically, so they hash to the same artifact key.
@@ -21,7 +23,7 @@ function encode(value: unknown, where: string): string {
       if (Array.isArray(value)) return `[${value.map((v, i) => encode(v, `${where}[${i}]`)).join(',')}]`;
       const entries = Object.entries(value as Record<string, unknown>)
         .filter(([, v]) => v !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        .sort(([a], [b]) => compareText(a, b));
       return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode(v, `${where}.${k}`)}`).join(',')}}`;
     }
     default:

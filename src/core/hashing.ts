@@ -4,6 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from './canonical-json.js';
 import { InputError } from './errors.js';
+import { compareText } from './ordering.js';
 
 /** sha256 hex of bytes or a string. */
 export function sha256(data: string | Uint8Array): string {
@@ -38,7 +39,7 @@ export async function sha256Tree(dir: string): Promise<string> {
   if (info.isFile()) return sha256(canonicalJson({ file: await sha256File(dir) }));
   const files: Array<[string, string]> = [];
   for (const rel of await listFiles(dir)) files.push([rel, await sha256File(path.join(dir, rel))]);
-  files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  files.sort(([a], [b]) => compareText(a, b));
   return sha256(canonicalJson({ tree: files }));
 }
 

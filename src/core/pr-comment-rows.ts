@@ -3,6 +3,7 @@
  * comparisons (head vs merge base) on model × target × profile × precision, classified for the gate
  * and sorted so that what blocks the merge comes first. Pure and deterministic.
  */
+import { compareText, precisionRank } from './ordering.js';
 import type { AbResults, BuildResults, EngineResult, LatencyComparison, LatencyVerdict } from './results.js';
 
 /** Golden verdict of a row: `warn` is a failure under `gates.golden: warn`; `none` has no build result. */
@@ -35,17 +36,6 @@ function bucket(row: PrRow): number {
   if (row.golden === 'fail') return 0;
   if (row.latency === 'regression') return 1;
   return row.golden === 'warn' ? 2 : 3;
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-const PRECISIONS: readonly string[] = ['fp32', 'fp16', 'int8'];
-
-function precisionRank(precision: string): number {
-  const rank = PRECISIONS.indexOf(precision);
-  return rank === -1 ? PRECISIONS.length : rank;
 }
 
 function compareRows(a: PrRow, b: PrRow): number {

@@ -4,6 +4,7 @@
  * and deterministic: models and rows are sorted, so the order of the files does not change the text
  * (short of two engines with the same model, target, profile, precision, backend and key).
  */
+import { compareText, precisionRank } from './ordering.js';
 import { escapeCode, escapeMarkdown } from './markdown-escape.js';
 import type { BuildResults, EngineResult, GoldenResult, TensorComparison } from './results.js';
 
@@ -71,17 +72,6 @@ function plain(text: string): string {
 
 function md(text: string): string {
   return escapeMarkdown(text) || DASH;
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-const PRECISIONS: readonly string[] = ['fp32', 'fp16', 'int8'];
-
-function precisionRank(precision: string): number {
-  const rank = PRECISIONS.indexOf(precision);
-  return rank === -1 ? PRECISIONS.length : rank;
 }
 
 /** Failing first, then target, profile, precision (fp32, fp16, int8), backend and key. */
