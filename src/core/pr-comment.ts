@@ -86,8 +86,8 @@ function notes(v: Verdict, latency: GatesConfig['latency']): string[] {
       : []),
     ...(v.rows.length > 0
       ? [
-          `- Latency gate: a regression is a ${latency.metric} slowdown whose whole ${ci} lies above ` +
-            `+${latency.maxRegressionPct}%.`,
+          `- Latency gate (catches ${latency.metric} slowdowns of ${latency.maxRegressionPct}% or more): a regression ` +
+            `is a slowdown whose ${ci} lies above 0% and whose estimate is at least +${latency.maxRegressionPct / 2}%.`,
         ]
       : []),
   ];

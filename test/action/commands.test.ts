@@ -117,6 +117,9 @@ describe('inputs', () => {
     expect(read({ ...base, 'timeout-minutes': '0' })).toThrow("input 'timeout-minutes': found '0'");
     expect(read({ ...base, command: 'build' })).toThrow("input 'target': found ''");
     expect(read({ ...base, command: 'report' })).toThrow("input 'github-token': found ''");
+    expect(read({ ...base, plan: '{"matrix": []}' })).toThrow(
+      `input 'plan': found '{"matrix": []}', expected the plan job's matrix output`,
+    );
   });
 
   it('reads defaults and splits the kiln command line', () => {
@@ -134,25 +137,35 @@ describe('inputs', () => {
     });
   });
 
-  it.each([
-    [{ command: 'deploy' }, "::error::input 'command': found 'deploy', expected one of plan, build, report"],
-    [
-      { command: 'build', target: 'cpu', cache: 'maybe' },
-      "::error::input 'cache': found 'maybe', expected true or false",
-    ],
-    [
-      { command: 'plan', 'timeout-minutes': '-5' },
-      "::error::input 'timeout-minutes': found '-5', expected minutes between 1 and 1440",
-    ],
-    [
-      { command: 'build' },
-      "::error::input 'target': found '', expected the matrix target (with: target: ${{ matrix.target }})",
-    ],
-    [
-      { command: 'report' },
-      "::error::input 'github-token': found '', expected a token with pull-requests: write and checks: write",
-    ],
-  ])('run() fails with one line for %j', async (inputs, line) => {
+  const badInputs: Array<{ inputs: Record<string, string>; line: string }> = [
+    {
+      inputs: { command: 'deploy' },
+      line: "::error::input 'command': found 'deploy', expected one of plan, build, report",
+    },
+    {
+      inputs: { command: 'build', target: 'cpu', cache: 'maybe' },
+      line: "::error::input 'cache': found 'maybe', expected true or false",
+    },
+    {
+      inputs: { command: 'plan', 'timeout-minutes': '-5' },
+      line: "::error::input 'timeout-minutes': found '-5', expected minutes between 1 and 1440",
+    },
+    {
+      inputs: { command: 'build' },
+      line: "::error::input 'target': found '', expected the matrix target (with: target: ${{ matrix.target }})",
+    },
+    {
+      inputs: { command: 'report' },
+      line: "::error::input 'github-token': found '', expected a token with pull-requests: write and checks: write",
+    },
+    {
+      inputs: { command: 'report', 'github-token': DEFAULT_TOKEN, plan: '{include: oops' },
+      line: `::error::input 'plan': found '{include: oops', expected the plan job's matrix output (JSON {"include": [...]})`,
+    },
+  ];
+
+  // Titled by the expected line, never by the inputs (one holds the token).
+  it.each(badInputs)('run() fails with $line', async ({ inputs, line }) => {
     const kiln = fakeKiln({});
     expect(await runAction(inputs, { kiln, context: prContext() })).toEqual([line]);
     expect(process.exitCode).toBe(1);
