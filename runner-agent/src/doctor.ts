@@ -1,0 +1,207 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { TRTEXEC_FALLBACK_PATH, type HostProbe } from './host-probe.js';
+import { RUNNER_MIN_VERSION } from './labels.js';
+import { majorOf } from './tensorrt-version.js';
+
+/** One line of `kiln-agent doctor`: what is wrong for a backend and the one step that fixes it. */
+export interface Finding {
+  backend: string;
+  status: 'ok' | 'missing' | 'warn';
+  problem: string;
+  fix: string;
+}
+
+/** Facts about the host that are not in the probe. */
+export interface DoctorContext {
+  /** Execution-provider libraries shipped next to onnxruntime-node's binding (see detectOrtGpuProviders). */
+  ortGpuProviders: string[];
+  /** The actions runner's version, when known (RUNNER_VERSION or `config.sh --version`). */
+  runnerVersion?: string | null;
+}
+
+/**
+ * Minimum Linux driver per CUDA major for minor-version compatibility: NVIDIA CUDA Toolkit release
+ * notes, "CUDA Toolkit and Minimum Required Driver Version for CUDA Minor Version Compatibility"
+ * (https://docs.nvidia.com/cuda/cuda-toolkit-release-notes/index.html): 11.x >= 450.80.02,
+ * 12.x >= 525.60.13, 13.x >= 580.
+ */
+export const MIN_DRIVER_FOR_CUDA: Record<number, string> = { 11: '450.80.02', 12: '525.60.13', 13: '580' };
+
+const DRIVER_GUIDE = 'https://docs.nvidia.com/datacenter/tesla/driver-installation-guide/';
+
+/** Compares dotted versions numerically (missing parts count as 0). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map((p) => Number.parseInt(p, 10) || 0);
+  const pb = b.split('.').map((p) => Number.parseInt(p, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Every backend's state on this host, one finding each (the GPU driver and runner as their own). */
+export function diagnose(probe: HostProbe, context: DoctorContext): Finding[] {
+  const ok = (backend: string, problem: string): Finding => ({ backend, status: 'ok', problem, fix: '' });
+  const findings: Finding[] = [ok('onnxruntime-cpu', 'embedded in kiln; always available')];
+  const gpuUsable = probe.tools.nvidiaSmi === 'ok' && probe.gpus.length > 0;
+
+  findings.push(driverFinding(probe));
+
+  if (probe.tools.trtexec === 'ok' && probe.tensorrt?.trtexecPath === TRTEXEC_FALLBACK_PATH) {
+    findings.push({
+      backend: 'tensorrt',
+      status: 'warn',
+      problem: `trtexec ${probe.tensorrt.version} is at ${TRTEXEC_FALLBACK_PATH} but not on PATH`,
+      fix: `add ${path.dirname(TRTEXEC_FALLBACK_PATH)} to PATH in the runner's .env`,
+    });
+  } else if (probe.tools.trtexec !== 'ok') {
+    const lib = probe.tensorrt?.source === 'libnvinfer' ? ` (libnvinfer ${probe.tensorrt.version} is)` : '';
+    findings.push({
+      backend: 'tensorrt',
+      status: 'missing',
+      problem:
+        probe.tools.trtexec === 'failed'
+          ? `trtexec failed: ${probe.toolErrors.trtexec}`
+          : `trtexec not installed${lib}`,
+      fix: `install TensorRT (https://docs.nvidia.com/deeplearning/tensorrt/latest/installing-tensorrt/installing.html) and add ${path.dirname(TRTEXEC_FALLBACK_PATH)} to PATH`,
+    });
+  } else if (!gpuUsable) {
+    findings.push({
+      backend: 'tensorrt',
+      status: 'missing',
+      problem: 'no usable GPU',
+      fix: 'fix the GPU driver first',
+    });
+  } else findings.push(ok('tensorrt', `TensorRT ${probe.tensorrt?.version ?? '?'} via trtexec`));
+
+  if (context.ortGpuProviders.length === 0) {
+    findings.push({
+      backend: 'onnxruntime-gpu',
+      status: 'missing',
+      problem:
+        'onnxruntime-node has no GPU execution providers (the npm package installs CPU only by default)',
+      fix: 'reinstall with ONNXRUNTIME_NODE_INSTALL_CUDA=v12 npm ci (adds the CUDA and TensorRT EPs on linux x64)',
+    });
+  } else if (!gpuUsable) {
+    findings.push({
+      backend: 'onnxruntime-gpu',
+      status: 'missing',
+      problem: `${context.ortGpuProviders.join(', ')} present but no usable GPU`,
+      fix: 'fix the GPU driver first',
+    });
+  } else findings.push(ok('onnxruntime-gpu', `execution providers: ${context.ortGpuProviders.join(', ')}`));
+
+  if (probe.tools.tvmc !== 'ok') {
+    findings.push({
+      backend: 'tvm',
+      status: 'missing',
+      problem: probe.tools.tvmc === 'failed' ? `tvmc failed: ${probe.toolErrors.tvmc}` : 'tvmc not installed',
+      fix: 'pip install apache-tvm (provides tvmc) into the runner user’s PATH',
+    });
+  } else findings.push(ok('tvm', 'tvmc available'));
+
+  if (context.runnerVersion) findings.push(runnerFinding(context.runnerVersion));
+  return findings;
+}
+
+function driverFinding(probe: HostProbe): Finding {
+  const backend = 'gpu-driver';
+  if (probe.tools.nvidiaSmi === 'missing') {
+    return {
+      backend,
+      status: 'missing',
+      problem: 'nvidia-smi not found: no NVIDIA driver installed (GPU backends unavailable)',
+      fix: `install the NVIDIA driver, which ships nvidia-smi (${DRIVER_GUIDE})`,
+    };
+  }
+  if (probe.tools.nvidiaSmi === 'failed') {
+    const mismatch = /version mismatch/i.test(probe.toolErrors.nvidiaSmi ?? '');
+    return {
+      backend,
+      status: 'missing',
+      problem: `the driver cannot talk to the GPU: ${probe.toolErrors.nvidiaSmi}`,
+      fix: mismatch
+        ? 'reboot (or reload the nvidia kernel module) so the loaded driver matches the installed one'
+        : 'load the nvidia kernel module (reinstall the driver for the running kernel), then check that nvidia-smi lists the GPU',
+    };
+  }
+  if (probe.gpus.length === 0) {
+    return {
+      backend,
+      status: 'warn',
+      problem: 'nvidia-smi lists no GPUs',
+      fix: 'check that the GPU is attached',
+    };
+  }
+  const runtimeMajor = majorOf(probe.cudaRuntime);
+  const needed = runtimeMajor === null ? undefined : MIN_DRIVER_FOR_CUDA[runtimeMajor];
+  if (probe.driver && needed && compareVersions(probe.driver, needed) < 0) {
+    return {
+      backend,
+      status: 'warn',
+      problem: `driver ${probe.driver} is too old for the installed CUDA ${runtimeMajor} runtime (needs >= ${needed})`,
+      fix: `upgrade the NVIDIA driver to >= ${needed} (${DRIVER_GUIDE})`,
+    };
+  }
+  return {
+    backend,
+    status: 'ok',
+    problem: `driver ${probe.driver ?? '?'}, CUDA ${probe.cuda ?? '?'}, ${probe.gpus.length} GPU(s)`,
+    fix: '',
+  };
+}
+
+function runnerFinding(version: string): Finding {
+  if (compareVersions(version, RUNNER_MIN_VERSION) < 0) {
+    return {
+      backend: 'actions-runner',
+      status: 'warn',
+      problem: `actions runner ${version} cannot run node24 actions (needs >= ${RUNNER_MIN_VERSION})`,
+      fix: `upgrade the runner to >= ${RUNNER_MIN_VERSION} (https://github.com/actions/runner/releases)`,
+    };
+  }
+  return { backend: 'actions-runner', status: 'ok', problem: `actions runner ${version}`, fix: '' };
+}
+
+/**
+ * GPU execution providers onnxruntime-node can load: the provider libraries next to its native
+ * binding. Detected on disk rather than assumed, because the same npm version ships with or
+ * without them depending on how it was installed.
+ */
+export function detectOrtGpuProviders(bindingDir: string | null = ortBindingDir()): string[] {
+  if (!bindingDir || !existsSync(bindingDir)) return [];
+  const names: Record<string, string> = {
+    'libonnxruntime_providers_cuda.so': 'cuda',
+    'libonnxruntime_providers_tensorrt.so': 'tensorrt',
+    'onnxruntime_providers_cuda.dll': 'cuda',
+    'onnxruntime_providers_tensorrt.dll': 'tensorrt',
+  };
+  return readdirSync(bindingDir)
+    .flatMap((file) => (names[file] ? [names[file]] : []))
+    .sort();
+}
+
+function ortBindingDir(): string | null {
+  try {
+    const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+    const napi = path.join(path.dirname(pkg), 'bin');
+    const version = readdirSync(napi).find((d) => d.startsWith('napi-v'));
+    return version ? path.join(napi, version, process.platform, process.arch) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The runner version from `config.sh --version` output (it prints just the version, e.g. 2.327.1). */
+export function parseRunnerVersion(output: string): string | null {
+  return /\b(\d+\.\d+\.\d+)\b/.exec(output)?.[1] ?? null;
+}
+
+/** One line per finding, for the terminal. */
+export function formatFinding(f: Finding): string {
+  const head = `${f.status.padEnd(7)} ${f.backend}: ${f.problem}`;
+  return f.fix ? `${head} -- fix: ${f.fix}` : head;
+}

@@ -1,0 +1,187 @@
+import os from 'node:os';
+import { probeCpuIsa } from '../../src/backends/cpu-isa.js';
+import { InputError } from '../../src/core/errors.js';
+import { isMissing, type CommandRunner } from './command-runner.js';
+import {
+  classifySmiFailure,
+  computeCapabilityFromName,
+  firstOutputLine,
+  GPU_QUERY_FIELDS,
+  parseGpuQuery,
+  parseSmiQuery,
+  parseSmiTableHeader,
+  queryArgs,
+  type NvidiaGpu,
+} from './nvidia-smi.js';
+import {
+  majorOf,
+  parseLdconfigLibrary,
+  parseLdconfigNvinfer,
+  parseTrtexecVersion,
+  type TensorRtVersion,
+} from './tensorrt-version.js';
+
+/** ok: ran and answered; missing: not installed; failed: installed but unusable (e.g. no driver). */
+export type ToolStatus = 'ok' | 'missing' | 'failed';
+
+export interface ProbedGpu {
+  index: number;
+  name: string;
+  uuid: string | null;
+  computeCapability: string | null;
+  memoryMiB: number | null;
+  migMode: 'enabled' | 'disabled' | null;
+}
+
+/** The host fingerprint `kiln-agent probe` prints (design.md "The runner agent"). */
+export interface HostProbe {
+  gpus: ProbedGpu[];
+  driver: string | null;
+  /** The highest CUDA version the driver supports, as nvidia-smi reports it. */
+  cuda: string | null;
+  /** The CUDA runtime installed for user space (libcudart soname, usually the major only). */
+  cudaRuntime: string | null;
+  tensorrt: (TensorRtVersion & { trtexecPath: string | null }) | null;
+  cpu: { model: string; arch: string; isa: string[] };
+  os: { platform: string; release: string };
+  tools: { nvidiaSmi: ToolStatus; trtexec: ToolStatus; tvmc: ToolStatus };
+  /** One line per tool that failed, in the tool's own words. */
+  toolErrors: { nvidiaSmi?: string; trtexec?: string; tvmc?: string };
+  /** Facts a reader should know (e.g. compute capability taken from the name table). */
+  notes: string[];
+}
+
+/** Host facts that tests inject instead of reading this machine's. */
+export interface ProbeHostOptions {
+  cpuinfo?: string;
+  arch?: string;
+  platform?: string;
+  release?: string;
+}
+
+/** TensorRT's tar/deb packages put trtexec here, off PATH (TensorRT install guide). */
+export const TRTEXEC_FALLBACK_PATH = '/usr/src/tensorrt/bin/trtexec';
+
+/** Probes the host through `runner`; absent or broken tools are reported, never thrown. */
+export async function probeHost(runner: CommandRunner, options: ProbeHostOptions = {}): Promise<HostProbe> {
+  const arch = options.arch ?? os.arch();
+  const isa = probeCpuIsa(options.cpuinfo, arch);
+  const probe: HostProbe = {
+    gpus: [],
+    driver: null,
+    cuda: null,
+    cudaRuntime: null,
+    tensorrt: null,
+    cpu: { model: isa.model, arch: isa.arch, isa: isa.features },
+    os: { platform: options.platform ?? os.platform(), release: options.release ?? os.release() },
+    tools: { nvidiaSmi: 'missing', trtexec: 'missing', tvmc: 'missing' },
+    toolErrors: {},
+    notes: [],
+  };
+  await probeNvidiaSmi(runner, probe);
+  await probeTensorRt(runner, probe);
+  await probeLibraries(runner, probe);
+  const tvmc = await runner.run('tvmc', ['--version']);
+  if (!isMissing(tvmc)) {
+    probe.tools.tvmc = tvmc.exitCode === 0 ? 'ok' : 'failed';
+    if (tvmc.exitCode !== 0) probe.toolErrors.tvmc = firstOutputLine(tvmc);
+  }
+  return probe;
+}
+
+async function probeNvidiaSmi(runner: CommandRunner, probe: HostProbe): Promise<void> {
+  const result = await runner.run('nvidia-smi', queryArgs('gpu', GPU_QUERY_FIELDS));
+  if (isMissing(result)) return;
+  // Drivers before 510 reject `compute_cap`; their `-q` still lists every GPU, and NVIDIA's name
+  // table supplies the compute capability.
+  const oldDriver = result.exitCode !== 0 && classifySmiFailure(result) === 'field-unsupported';
+  if (result.exitCode !== 0 && !oldDriver) {
+    probe.tools.nvidiaSmi = 'failed';
+    probe.toolErrors.nvidiaSmi = firstOutputLine(result);
+    return;
+  }
+  probe.tools.nvidiaSmi = 'ok';
+  // Only `-q` and the table banner carry the CUDA version.
+  const q = await runner.run('nvidia-smi', ['-q']);
+  const query = !isMissing(q) && q.exitCode === 0 ? parseSmiQuery(q.stdout) : null;
+  const gpus: Omit<NvidiaGpu, 'driverVersion'>[] = oldDriver
+    ? (query?.gpus ?? [])
+    : parseGpuQuery(result.stdout);
+  if (oldDriver)
+    probe.notes.push('compute capability from NVIDIA name table: driver does not support compute_cap');
+  probe.gpus = gpus.map(({ index, name, uuid, computeCapability, memoryMiB, migMode }) => ({
+    index,
+    name,
+    uuid,
+    computeCapability: computeCapability ?? computeCapabilityFromName(name),
+    memoryMiB,
+    migMode,
+  }));
+  probe.driver =
+    (oldDriver ? null : parseGpuQuery(result.stdout)[0]?.driverVersion) ?? query?.driverVersion ?? null;
+  probe.cuda = query?.cudaVersion ?? null;
+  if (probe.cuda === null) {
+    const table = await runner.run('nvidia-smi', []);
+    if (!isMissing(table) && table.exitCode === 0) probe.cuda = parseSmiTableHeader(table.stdout).cudaVersion;
+  }
+}
+
+async function probeTensorRt(runner: CommandRunner, probe: HostProbe): Promise<void> {
+  for (const file of ['trtexec', TRTEXEC_FALLBACK_PATH]) {
+    const result = await runner.run(file, ['--version']);
+    if (isMissing(result)) continue;
+    // trtexec prints its banner before rejecting an option it does not know, so a non-zero exit
+    // with a version still proves a working install.
+    const version = parseTrtexecVersion(`${result.stdout}\n${result.stderr}`);
+    probe.tools.trtexec = version ? 'ok' : 'failed';
+    if (version) probe.tensorrt = { version, source: 'trtexec', trtexecPath: file };
+    else probe.toolErrors.trtexec = firstOutputLine(result);
+    if (file !== 'trtexec') probe.notes.push(`trtexec found at ${file} but not on PATH`);
+    return;
+  }
+}
+
+/** One `ldconfig -p` answers two questions: which CUDA runtime, and libnvinfer without trtexec. */
+async function probeLibraries(runner: CommandRunner, probe: HostProbe): Promise<void> {
+  const ldconfig = await runner.run('ldconfig', ['-p']);
+  if (isMissing(ldconfig) || ldconfig.exitCode !== 0) return;
+  probe.cudaRuntime = parseLdconfigLibrary(ldconfig.stdout, 'cudart');
+  const nvinfer = parseLdconfigNvinfer(ldconfig.stdout);
+  if (!probe.tensorrt && nvinfer)
+    probe.tensorrt = { version: nvinfer, source: 'libnvinfer', trtexecPath: null };
+}
+
+/** What makes a TensorRT engine non-portable (design.md "Artifact key"). */
+export interface GpuFingerprint {
+  kind: 'gpu';
+  computeCapability: string;
+  driverMajor: number;
+  /** The CUDA version the driver reports (nvidia-smi's "CUDA Version"). */
+  cuda: string | null;
+  tensorrt: string | null;
+}
+
+/**
+ * The hardware fingerprint for one GPU. Throws InputError (exit 2) when the GPU is absent or its
+ * compute capability or driver is unknown: keying an engine with a guess would let it load on a
+ * host it does not fit.
+ */
+export function gpuFingerprint(probe: HostProbe, gpuIndex: number): GpuFingerprint {
+  const gpu = probe.gpus.find((g) => g.index === gpuIndex);
+  if (!gpu) {
+    const have = probe.gpus.map((g) => g.index).join(', ') || 'none';
+    throw new InputError(`no GPU with index ${gpuIndex} on this host (GPUs: ${have})`);
+  }
+  const driverMajor = majorOf(probe.driver);
+  if (!gpu.computeCapability) {
+    throw new InputError(`GPU ${gpuIndex} (${gpu.name}): compute capability unknown, cannot key an engine`);
+  }
+  if (driverMajor === null) throw new InputError(`GPU ${gpuIndex} (${gpu.name}): driver version unknown`);
+  return {
+    kind: 'gpu',
+    computeCapability: gpu.computeCapability,
+    driverMajor,
+    cuda: probe.cuda,
+    tensorrt: probe.tensorrt?.version ?? null,
+  };
+}

@@ -1,0 +1,194 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BuildResults } from '../../src/core/results.js';
+import { KILN_VERSION } from '../../src/core/version.js';
+
+/**
+ * The agent's Prometheus metrics, kept in their own {@link Registry} rather than prom-client's global
+ * one so that each agent (and each test) owns its series and nothing else in the process can leak
+ * metrics into `/metrics`.
+ *
+ * Label cardinality is bounded on purpose, because every distinct label set is a series Prometheus
+ * keeps for weeks:
+ * - `target`, `device`: come from kiln.yaml target names and the host's GPUs, so a handful each; as
+ *   a guard against a caller passing something unbounded (a job id, a path), only the first
+ *   `maxLabelValues` distinct values are kept and later ones are folded into `other`. Counters cannot
+ *   be evicted without breaking `rate()`, hence folding rather than forgetting.
+ * - `result`, `quantile`, `precision`: fixed small enums.
+ * - `model`, `profile`: the build matrix of kiln.yaml; the latency gauge keeps at most
+ *   `maxLatencySeries` series and evicts the least recently updated one beyond that (a gauge that
+ *   disappears only goes stale in Prometheus, which is the right reading for a model no longer built).
+ * - No label ever carries a key, a path, a timestamp or free text.
+ */
+export interface AgentMetricsOptions {
+  /** Reported by `kiln_agent_info{version}`; kiln's own version by default. */
+  version?: string;
+  /** Also export Node process metrics (CPU, memory, event loop lag) as `kiln_agent_process_*` etc. */
+  processMetrics?: boolean;
+  /** Most distinct values kept per `target` / `device` label before folding into `other` (default 64). */
+  maxLabelValues?: number;
+  /** Most `kiln_engine_latency_ms` series kept; least recently updated evicted first (default 1000). */
+  maxLatencySeries?: number;
+}
+
+/** Options of {@link AgentMetrics.recordBuild}. */
+export interface RecordBuildOptions {
+  /**
+   * The results were already seen by an earlier agent process (a spool replayed on start): update
+   * only the latest-value gauges, not the counters, so a restart does not count old builds again.
+   */
+  replay?: boolean;
+}
+
+/** The label value that absorbs values beyond a label's budget. */
+export const OTHER_LABEL = 'other';
+
+/**
+ * Lease waits range from nothing (GPU free) to a queued job waiting out a long benchmark, so the
+ * buckets span 10 ms to 30 min.
+ */
+const LEASE_WAIT_BUCKETS = [0.01, 0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800];
+
+/** Metrics of one agent; `registry` is what `/metrics` serves. */
+export class AgentMetrics {
+  readonly registry: Registry;
+  readonly builds: Counter<'target' | 'result'>;
+  readonly engineCache: Counter<'target' | 'result'>;
+  readonly engineLatency: Gauge<'model' | 'profile' | 'precision' | 'device' | 'quantile'>;
+  readonly interferenceEvents: Counter<'device'>;
+  readonly leaseWait: Histogram;
+  readonly info: Gauge<'version'>;
+
+  private readonly targets: BoundedLabel;
+  private readonly devices: BoundedLabel;
+  private readonly maxLatencySeries: number;
+  /** Latency series in least-recently-updated order (Map keeps insertion order; updates re-insert). */
+  private readonly latencySeries = new Map<string, Record<LatencyLabel, string>>();
+
+  constructor(options: AgentMetricsOptions = {}) {
+    this.registry = new Registry();
+    const registers = [this.registry];
+    this.maxLatencySeries = options.maxLatencySeries ?? 1000;
+    this.targets = new BoundedLabel(options.maxLabelValues ?? 64);
+    this.devices = new BoundedLabel(options.maxLabelValues ?? 64);
+
+    this.builds = new Counter({
+      name: 'kiln_builds_total',
+      help: 'kiln builds seen by this agent, by target and outcome (ok, gate_failed, error).',
+      labelNames: ['target', 'result'],
+      registers,
+    });
+    this.engineCache = new Counter({
+      name: 'kiln_engine_cache_total',
+      help: 'Engines a build looked up in the engine cache, by target and whether it was a hit or a miss.',
+      labelNames: ['target', 'result'],
+      registers,
+    });
+    this.engineLatency = new Gauge({
+      name: 'kiln_engine_latency_ms',
+      help: 'Latest measured engine latency in milliseconds (p50 and p99) per model, profile, precision and device.',
+      labelNames: ['model', 'profile', 'precision', 'device', 'quantile'],
+      registers,
+    });
+    this.interferenceEvents = new Counter({
+      name: 'kiln_interference_events_total',
+      help: 'Benchmarks disturbed by a foreign process on the leased GPU, per device.',
+      labelNames: ['device'],
+      registers,
+    });
+    this.leaseWait = new Histogram({
+      name: 'kiln_gpu_lease_wait_seconds',
+      help: 'Time a build or benchmark waited for its exclusive GPU lease.',
+      buckets: LEASE_WAIT_BUCKETS,
+      registers,
+    });
+    this.info = new Gauge({
+      name: 'kiln_agent_info',
+      help: 'Always 1; the labels describe the running agent.',
+      labelNames: ['version'],
+      registers,
+    });
+    this.info.set({ version: options.version ?? KILN_VERSION }, 1);
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'kiln_agent_' });
+  }
+
+  /**
+   * Updates the metrics from one `kiln build --json` result set measured on `device` (a GPU UUID or
+   * name, or `cpu`): one build counted as `gate_failed` when its golden gate failed and `ok`
+   * otherwise (`warn` passes), one cache hit or miss per engine, and each engine's p50/p99 as the
+   * latest latency. On a cache hit the engine's latency is the stored measurement, still the latest.
+   */
+  recordBuild(results: BuildResults, device: string, options: RecordBuildOptions = {}): void {
+    const dev = this.devices.map(device);
+    if (!options.replay) {
+      const target = this.targets.map(results.target);
+      this.builds.inc({ target, result: results.gates.golden === 'fail' ? 'gate_failed' : 'ok' });
+      // Touch both cache series so a target with only hits still exports misses as 0 (rate() needs both).
+      this.engineCache.inc({ target, result: 'hit' }, 0);
+      this.engineCache.inc({ target, result: 'miss' }, 0);
+      for (const engine of results.engines) {
+        this.engineCache.inc({ target, result: engine.cache });
+      }
+    }
+    for (const engine of results.engines) {
+      const stats = engine.latency?.engine;
+      // An engine with no timed runs (n = 0) has no latency to report; 0 would read as "instant".
+      if (!stats || !(stats.n > 0)) continue;
+      const base = { model: engine.model, profile: engine.profile, precision: engine.precision, device: dev };
+      this.setLatency({ ...base, quantile: '0.5' }, stats.p50);
+      this.setLatency({ ...base, quantile: '0.99' }, stats.p99);
+    }
+  }
+
+  /** Counts a build that ended in an error (no results file): crashed backend, bad config, etc. */
+  recordBuildError(target: string): void {
+    this.builds.inc({ target: this.targets.map(target), result: 'error' });
+  }
+
+  /** Adds `count` interference events on `device` (0 still creates the series, so it reads 0, not absent). */
+  recordInterference(device: string, count: number): void {
+    if (!Number.isFinite(count) || count < 0) {
+      throw new RangeError(`interference count must be a finite number >= 0, got ${count}`);
+    }
+    this.interferenceEvents.inc({ device: this.devices.map(device) }, count);
+  }
+
+  /** Records how long a build waited for its GPU lease. */
+  observeLeaseWait(seconds: number): void {
+    this.leaseWait.observe(seconds);
+  }
+
+  private setLatency(labels: Record<LatencyLabel, string>, value: number): void {
+    if (!Number.isFinite(value)) return;
+    const key = JSON.stringify([
+      labels.model,
+      labels.profile,
+      labels.precision,
+      labels.device,
+      labels.quantile,
+    ]);
+    this.latencySeries.delete(key);
+    this.latencySeries.set(key, labels);
+    this.engineLatency.set(labels, value);
+    while (this.latencySeries.size > this.maxLatencySeries) {
+      const [oldestKey, oldest] = this.latencySeries.entries().next().value!;
+      this.latencySeries.delete(oldestKey);
+      this.engineLatency.remove(oldest);
+    }
+  }
+}
+
+type LatencyLabel = 'model' | 'profile' | 'precision' | 'device' | 'quantile';
+
+/** Passes the first `limit` distinct values through and folds any later new value into `other`. */
+class BoundedLabel {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly limit: number) {}
+
+  map(value: string): string {
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.limit) return OTHER_LABEL;
+    this.seen.add(value);
+    return value;
+  }
+}

@@ -1,0 +1,74 @@
+import { execa } from 'execa';
+import { parseArgs } from 'node:util';
+import { InputError } from '../../src/core/errors.js';
+import type { AgentCommand } from './cli.js';
+import { acquireGpuLease } from './gpu-lease.js';
+import { benchWithIsolation, InterferenceMonitor, nvidiaSmiSampler } from './interference-monitor.js';
+
+/**
+ * `kiln-agent run --gpu UUID -- kiln build ...`: runs a build or benchmark holding the GPU's
+ * exclusive lease, watching for foreign compute processes on it; an interfered run is retried, and
+ * if every attempt was interfered the report names the neighbour instead of blaming the model.
+ */
+export const runCommand: AgentCommand = {
+  usage:
+    'run --gpu UUID [--lease-dir DIR] [--retries N] [--wait-minutes M] -- COMMAND...   lease + interference watch',
+  run: async (argv, io) => {
+    const split = argv.indexOf('--');
+    if (split < 0 || split === argv.length - 1)
+      throw new InputError('kiln-agent run: give the command after --');
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv.slice(0, split),
+        strict: true,
+        options: {
+          gpu: { type: 'string' },
+          'lease-dir': { type: 'string', default: io.env.KILN_AGENT_LEASES || '/var/lib/kiln-agent/leases' },
+          retries: { type: 'string', default: '2' },
+          'wait-minutes': { type: 'string', default: '60' },
+        },
+      }));
+    } catch (error) {
+      throw new InputError(`kiln-agent run: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+    }
+    if (!values.gpu) throw new InputError('kiln-agent run: --gpu UUID is required (see kiln-agent probe)');
+    const retries = Number(values.retries);
+    const waitMinutes = Number(values['wait-minutes']);
+    if (!Number.isInteger(retries) || retries < 0)
+      throw new InputError(`--retries ${values.retries}: expected a whole number >= 0`);
+    if (!(waitMinutes > 0))
+      throw new InputError(`--wait-minutes ${values['wait-minutes']}: expected minutes > 0`);
+    const [file, ...args] = argv.slice(split + 1);
+    const lease = await acquireGpuLease(values['lease-dir'], values.gpu, `kiln-agent run ${file}`, {
+      timeoutMs: waitMinutes * 60_000,
+    });
+    try {
+      const monitor = new InterferenceMonitor({ gpuUuid: values.gpu, sampler: nvidiaSmiSampler(io.runner) });
+      const outcome = await benchWithIsolation(
+        async (attempt) => {
+          if (attempt > 1)
+            io.stderr(
+              `kiln-agent: attempt ${attempt}: a foreign process used ${values.gpu} during the last run\n`,
+            );
+          const child = execa(file!, args, { stdio: 'inherit', reject: false });
+          if (child.pid !== undefined) monitor.ignorePid(child.pid);
+          return (await child).exitCode ?? 2;
+        },
+        monitor,
+        { retries },
+      );
+      if (outcome.interfered) {
+        const who = outcome.events.map(
+          (e) => `${e.processName} (pid ${e.pid}${e.usedMiB === undefined ? '' : `, ${e.usedMiB} MiB`})`,
+        );
+        io.stderr(
+          `kiln-agent: every attempt was interfered on ${values.gpu} by ${[...new Set(who)].join(', ')}: latency figures reflect the neighbour, not the model\n`,
+        );
+      }
+      return outcome.result;
+    } finally {
+      await lease.release();
+    }
+  },
+};

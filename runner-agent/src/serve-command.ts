@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+import { InputError } from '../../src/core/errors.js';
+import { KILN_VERSION } from '../../src/core/version.js';
+import type { AgentCommand } from './cli.js';
+import { AgentMetrics } from './metrics.js';
+import { startServer, watchResults } from './serve.js';
+
+/**
+ * `kiln-agent serve`: /healthz and Prometheus /metrics on loopback by default, fed by the
+ * `kiln build --json` files runner jobs drop into the results spool. Runs until SIGTERM/SIGINT.
+ */
+export const serveCommand: AgentCommand = {
+  usage: 'serve [--host H] [--port N] [--results DIR] [--device NAME]   /healthz + /metrics',
+  run: async (argv, io) => {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        strict: true,
+        options: {
+          host: { type: 'string', default: io.env.KILN_AGENT_HOST || '127.0.0.1' },
+          port: { type: 'string', default: io.env.KILN_AGENT_PORT || '9464' },
+          results: { type: 'string', default: io.env.KILN_AGENT_RESULTS || '/var/lib/kiln-agent/results' },
+          device: { type: 'string', default: io.env.KILN_AGENT_DEVICE || 'cpu' },
+        },
+      }));
+    } catch (error) {
+      throw new InputError(`kiln-agent serve: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+    }
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new InputError(`--port ${values.port}: expected a TCP port from 0 to 65535`);
+    }
+    const metrics = new AgentMetrics({ version: KILN_VERSION, processMetrics: true });
+    let lastError: string | undefined;
+    const watcher = watchResults(
+      values.results,
+      (results, info) => metrics.recordBuild(results, values.device, { replay: info.replay }),
+      {
+        onError: (error, file) => {
+          lastError = `${file}: ${error.message.split('\n')[0]}`;
+          io.stderr(`kiln-agent: ${lastError}\n`);
+        },
+      },
+    );
+    const server = await startServer({
+      host: values.host,
+      port,
+      registry: metrics.registry,
+      health: async () => ({
+        ok: lastError === undefined,
+        checks: [
+          { name: 'results-spool', ok: lastError === undefined, ...(lastError ? { detail: lastError } : {}) },
+        ],
+      }),
+    });
+    io.stdout(`kiln-agent: serving ${server.url}/metrics and /healthz; results spool ${values.results}\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    await watcher.close();
+    await server.close();
+    return 0;
+  },
+};

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/core/errors.js';
+import { fixtureRunner } from '../../runner-agent/src/command-runner.js';
+import { gpuFingerprint, probeHost } from '../../runner-agent/src/host-probe.js';
+import { EPYC_CPUINFO, GPU_QUERY, HOSTS, probeFixtureHost, smi, trt } from './fixtures.js';
+
+describe('probeHost on recorded hosts', () => {
+  it('H100: GPU, driver, CUDA from -q, TensorRT from the trtexec banner', async () => {
+    const probe = await HOSTS.h100();
+    expect(probe.gpus).toEqual([
+      {
+        index: 0,
+        name: 'NVIDIA H100 80GB HBM3',
+        uuid: 'GPU-00000000-0000-0000-0000-000000000000',
+        computeCapability: '9.0',
+        memoryMiB: 81559,
+        migMode: 'disabled',
+      },
+    ]);
+    expect([probe.driver, probe.cuda]).toEqual(['590.48.01', '13.1']);
+    expect(probe.tensorrt).toEqual({ version: '10.3.0', source: 'trtexec', trtexecPath: 'trtexec' });
+    expect(probe.tools).toEqual({ nvidiaSmi: 'ok', trtexec: 'ok', tvmc: 'missing' });
+    expect(probe.cpu.isa).toContain('avx512f');
+    expect(gpuFingerprint(probe, 0)).toEqual({
+      kind: 'gpu',
+      computeCapability: '9.0',
+      driverMajor: 590,
+      cuda: '13.1',
+      tensorrt: '10.3.0',
+    });
+  });
+
+  it('MIG-enabled H100 and H200', async () => {
+    expect((await HOSTS.h100Mig()).gpus[0]?.migMode).toBe('enabled');
+    const h200 = await HOSTS.h200();
+    expect([h200.gpus[0]?.computeCapability, h200.gpus[0]?.memoryMiB, h200.cuda]).toEqual([
+      '9.0',
+      143771,
+      '13.1',
+    ]);
+  });
+
+  it('falls back to the table banner for CUDA when -q fails', async () => {
+    const probe = await probeFixtureHost({
+      query: smi('h100-80gb-hbm3.query-gpu.csv'),
+      q: { exitCode: 1, stdout: '' },
+      table: smi('h100-80gb-hbm3.smi.txt'),
+    });
+    expect(probe.cuda).toBe('13.1');
+  });
+
+  it('no nvidia-smi: no GPUs, reported as missing, nothing thrown', async () => {
+    const probe = await probeFixtureHost({});
+    expect(probe.gpus).toEqual([]);
+    expect(probe.tools).toEqual({ nvidiaSmi: 'missing', trtexec: 'missing', tvmc: 'missing' });
+    expect(() => gpuFingerprint(probe, 0)).toThrow(InputError);
+  });
+
+  it("driver that cannot talk to the GPU: failed, with nvidia-smi's own line", async () => {
+    const probe = await probeFixtureHost({ query: { exitCode: 9, stdout: smi('driver-failed.txt') } });
+    expect(probe.tools.nvidiaSmi).toBe('failed');
+    expect(probe.toolErrors.nvidiaSmi).toMatch(/^NVIDIA-SMI has failed because it couldn't communicate/);
+    expect(probe.gpus).toEqual([]);
+  });
+
+  it('old driver without compute_cap: GPUs from -q, compute capability from the name table', async () => {
+    const probe = await probeFixtureHost({
+      query: { exitCode: 2, stdout: smi('compute-cap-invalid.txt') },
+      q: smi('a100-sxm4-80gb-x4.q.txt'),
+    });
+    expect(probe.gpus.map((g) => [g.index, g.computeCapability, g.memoryMiB])).toEqual([
+      [0, '8.0', 81920],
+      [1, '8.0', 81920],
+      [2, '8.0', 81920],
+      [3, '8.0', 81920],
+    ]);
+    expect([probe.driver, probe.cuda]).toEqual(['555.42.02', '12.5']);
+    expect(probe.notes.join()).toMatch(/name table/);
+  });
+
+  it('trtexec off PATH at /usr/src/tensorrt/bin is found and noted', async () => {
+    const runner = fixtureRunner({ '/usr/src/tensorrt/bin/trtexec --version': trt('trt10.2.0-windows.log') });
+    const probe = await probeHost(runner, { cpuinfo: EPYC_CPUINFO, arch: 'x64' });
+    expect(probe.tensorrt).toEqual({
+      version: '10.2.0',
+      source: 'trtexec',
+      trtexecPath: '/usr/src/tensorrt/bin/trtexec',
+    });
+    expect(probe.notes.join()).toMatch(/not on PATH/);
+  });
+
+  it('TensorRT from libnvinfer when trtexec is absent', async () => {
+    const probe = await probeFixtureHost({ ldconfig: trt('derived.ldconfig-libnvinfer.txt') });
+    expect(probe.tensorrt).toEqual({ version: '10', source: 'libnvinfer', trtexecPath: null });
+    expect(probe.tools.trtexec).toBe('missing');
+  });
+
+  it('trtexec that prints no version (TensorRT 7) is failed, not ok', async () => {
+    const probe = await probeFixtureHost({ trtexec: trt('trt7-jetson-no-version.log') });
+    expect(probe.tools.trtexec).toBe('failed');
+    expect(probe.tensorrt).toBeNull();
+  });
+
+  it('asks nvidia-smi for the documented fields with a header', async () => {
+    const runner = fixtureRunner({});
+    await probeHost(runner, { cpuinfo: EPYC_CPUINFO });
+    expect(runner.calls).toContain(GPU_QUERY);
+    expect(GPU_QUERY).toBe(
+      'nvidia-smi --query-gpu=index,name,uuid,compute_cap,memory.total,driver_version,mig.mode.current --format=csv,nounits',
+    );
+  });
+
+  it('gpuFingerprint names the missing GPU index', async () => {
+    const probe = await HOSTS.l40s();
+    expect(() => gpuFingerprint(probe, 3)).toThrow(/no GPU with index 3 .*GPUs: 0/);
+    expect(gpuFingerprint(probe, 0)).toEqual({
+      kind: 'gpu',
+      computeCapability: '8.9',
+      driverMajor: 595,
+      cuda: '13.2',
+      tensorrt: null,
+    });
+  });
+});

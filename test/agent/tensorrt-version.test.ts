@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decodeBannerTag,
+  parseLdconfigLibrary,
+  parseLdconfigNvinfer,
+  parseTrtexecVersion,
+} from '../../runner-agent/src/tensorrt-version.js';
+import { trt } from './fixtures.js';
+
+describe('trtexec version (real logs)', () => {
+  it.each([
+    ['trt10.3.0-orin-int8.log', '10.3.0'],
+    ['trt10.16.2-orin-nx.head.log', '10.16.2'],
+    ['trt10.2.0-windows.log', '10.2.0'],
+    ['trt8.6.1-sam.log', '8.6.1'],
+  ])('%s banner → %s', (file, version) => {
+    expect(parseTrtexecVersion(trt(file))).toBe(version);
+  });
+
+  it('prefers the "TensorRT version:" line of the device information', () => {
+    expect(parseTrtexecVersion(trt('trt10.16.2-orin-nx.device-info.log'))).toBe('10.16.2');
+  });
+
+  it('says nothing for TensorRT 7, whose banner carries no version', () => {
+    expect(parseTrtexecVersion(trt('trt7-jetson-no-version.log'))).toBeNull();
+    expect(parseTrtexecVersion('')).toBeNull();
+  });
+
+  it('decodes both banner encodings and dotted tags', () => {
+    expect(decodeBannerTag('100300')).toBe('10.3.0');
+    expect(decodeBannerTag('101602')).toBe('10.16.2');
+    expect(decodeBannerTag('8601')).toBe('8.6.1');
+    expect(decodeBannerTag('8.6.1')).toBe('8.6.1');
+    expect(decodeBannerTag('12')).toBeNull();
+  });
+});
+
+describe('ldconfig -p', () => {
+  it('reads the libnvinfer major from the soname', () => {
+    expect(parseLdconfigNvinfer(trt('derived.ldconfig-libnvinfer.txt'))).toBe('10');
+  });
+
+  it('prefers a fully versioned name and ignores other libraries', () => {
+    const text =
+      '\tlibnvinfer_plugin.so.8 (libc6,x86-64) => /x\n\tlibnvinfer.so.10.3.0 (libc6,x86-64) => /y\n';
+    expect(parseLdconfigNvinfer(text)).toBe('10.3.0');
+    expect(parseLdconfigLibrary('\tlibcudart.so.12 (libc6,x86-64) => /z\n', 'cudart')).toBe('12');
+    expect(parseLdconfigNvinfer('garbage')).toBeNull();
+  });
+});
