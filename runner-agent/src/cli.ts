@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { firstLine, InputError, KilnError } from '../../src/core/errors.js';
-import { execaRunner, isMissing, type CommandRunner } from './command-runner.js';
+import { execaRunner, isMissing, type CommandRunner } from '../../src/backends/host/command-runner.js';
 import { detectOrtGpuProviders, diagnose, formatFinding, parseRunnerVersion } from './doctor.js';
-import { probeHost, type HostProbe } from './host-probe.js';
+import { probeHost, type HostProbe } from '../../src/backends/host/host-probe.js';
 import { REGISTER_NOTE, registerCommand, runnerLabels } from './labels.js';
 import { runCommand } from './run-command.js';
 import { serveCommand } from './serve-command.js';

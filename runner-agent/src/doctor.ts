@@ -1,9 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { TRTEXEC_FALLBACK_PATH, type HostProbe } from './host-probe.js';
+import { TRTEXEC_FALLBACK_PATH, type HostProbe } from '../../src/backends/host/host-probe.js';
 import { RUNNER_MIN_VERSION } from './labels.js';
-import { majorOf } from './tensorrt-version.js';
+import { majorOf } from '../../src/backends/host/tensorrt-version.js';
 
 /** One line of `kiln-agent doctor`: what is wrong for a backend and the one step that fixes it. */
 export interface Finding {

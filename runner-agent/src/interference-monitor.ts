@@ -1,5 +1,5 @@
 import { firstLine, InputError } from '../../src/core/errors.js';
-import { isMissing, type CommandRunner } from './command-runner.js';
+import { isMissing, type CommandRunner } from '../../src/backends/host/command-runner.js';
 
 /**
  * One row of `nvidia-smi --query-compute-apps`; `usedMiB` is undefined where the driver hides it

@@ -1,6 +1,6 @@
 import { InputError } from '../../src/core/errors.js';
-import type { HostProbe } from './host-probe.js';
-import { majorOf } from './tensorrt-version.js';
+import type { HostProbe } from '../../src/backends/host/host-probe.js';
+import { majorOf } from '../../src/backends/host/tensorrt-version.js';
 
 /** Actions runner release whose node24 support the kiln Action (`runs: using: node24`) needs. */
 export const RUNNER_MIN_VERSION = '2.327.1';

@@ -1,6 +1,7 @@
 import type { HostTensor } from '../core/tensor.js';
 import type { Precision } from '../core/results.js';
 import type { ProfileShapes } from '../core/artifact-key.js';
+import type { CalibrationMethod, CalibrationResult } from './calibration.js';
 
 /** A shape profile as the backend sees it: a label plus fixed or ranged shapes. */
 export type EngineProfile = { name: string } & ProfileShapes;
@@ -11,6 +12,12 @@ export interface CompileRequest {
   precision: Precision;
   /** Empty folder to write the engine into; the store moves it into place atomically. */
   outDir: string;
+  /** int8 only: the calibration samples (one feed per sample) and how to turn them into ranges. */
+  calibration?: {
+    samples: Array<Record<string, HostTensor>>;
+    method: CalibrationMethod;
+    percentile: number;
+  };
 }
 
 export interface CompiledEngine {
@@ -18,6 +25,8 @@ export interface CompiledEngine {
   fileName: string;
   /** Warnings or facts from the compiler worth keeping with the artifact. */
   notes: string[];
+  /** int8 only: the calibrated activation ranges, stored in artifact.json as `calibration`. */
+  calibration?: CalibrationResult;
 }
 
 export interface SessionOptions {
@@ -35,7 +44,22 @@ export interface EngineSession {
    * benchmark times this closure, so nothing but the backend's own run may happen inside it.
    */
   bind(inputs: Record<string, HostTensor>): () => Promise<unknown>;
+  /**
+   * Optional, for tools that time themselves (trtexec): runs warm-up and timed iterations inside
+   * the tool and returns per-iteration latencies in ms. Timing `bind()` from JS would measure
+   * process start and engine load, not the engine; a benchmark that finds this method should use
+   * its samples (then summarize/windowsAgree as usual) instead of its own timed loop.
+   */
+  benchmark?(inputs: Record<string, HostTensor>, settings: BenchmarkSettings): Promise<number[]>;
   release(): Promise<void>;
+}
+
+/** What a self-timing session needs to know of the bench config (BenchConfig's fields). */
+export interface BenchmarkSettings {
+  warmup: number;
+  minSamples: number;
+  maxSamples: number;
+  budgetMs: number;
 }
 
 /** One compiler/runtime (design.md "Parts"): onnxruntime-cpu, tensorrt, onnxruntime-gpu, tvm. */

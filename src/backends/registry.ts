@@ -1,12 +1,83 @@
 import { InputError } from '../core/errors.js';
 import type { Backend } from './backend.js';
+import { detectOrtGpuLibrary, OnnxRuntimeGpuBackend } from './onnxruntime-gpu.js';
 import { OnnxRuntimeCpuBackend } from './onnxruntime-cpu.js';
+import type { Availability, GpuFingerprint } from './tensorrt.js';
+import { detectTensorRt, TensorRtBackend } from './tensorrt.js';
+import { detectTvmc } from './tvm.js';
+import { defaultBackendHost } from './host/default-host.js';
+
+/** What GPU backends need from the host (the agent's probe and folders); backends import only core. */
+export interface BackendHost {
+  gpuFingerprint: () => Promise<GpuFingerprint>;
+  /** Host cache (timing caches, tuning records). */
+  cacheDir: string;
+  /** Scratch folder for tool inputs/outputs. */
+  workDir: string;
+}
+
+/**
+ * Whether backend `name` can run here and, if not, what is missing. Cheap (PATH lookups and a file
+ * check, no process or session) and never throws.
+ */
+export function backendAvailability(name: string): Availability {
+  try {
+    switch (name) {
+      case 'onnxruntime-cpu':
+        return { available: true };
+      case 'tensorrt':
+        return detectTensorRt();
+      case 'onnxruntime-gpu': {
+        const cuda = detectOrtGpuLibrary('cuda');
+        return cuda.available ? cuda : detectOrtGpuLibrary('tensorrt').available ? { available: true } : cuda;
+      }
+      case 'tvm': {
+        const tvmc = detectTvmc();
+        // kiln builds the tvmc command lines and parses its output, but has no TVM runtime binding.
+        return tvmc.available
+          ? {
+              available: false,
+              reason: 'tvmc is on PATH, but kiln has no TVM runtime to run its engines yet',
+            }
+          : tvmc;
+      }
+      default:
+        return { available: false, reason: 'no such backend in this build of kiln' };
+    }
+  } catch (error) {
+    return { available: false, reason: `detection failed: ${(error as Error).message}` };
+  }
+}
 
 /** Backends this build of kiln can run on this host, by config name. */
-export function createBackend(name: string, where: string): Backend {
+export function createBackend(
+  name: string,
+  where: string,
+  host: BackendHost = defaultBackendHost(),
+): Backend {
+  const availability = backendAvailability(name);
+  if (!availability.available) {
+    throw new InputError(
+      `${where}: backend '${name}' cannot run on this host: ${availability.reason} (run 'kiln-agent doctor' to see what is missing)`,
+    );
+  }
   switch (name) {
     case 'onnxruntime-cpu':
       return new OnnxRuntimeCpuBackend();
+    case 'tensorrt':
+    case 'onnxruntime-gpu':
+      if (name === 'tensorrt') {
+        return new TensorRtBackend({
+          fingerprint: host.gpuFingerprint,
+          timingCacheDir: host.cacheDir,
+          workDir: host.workDir,
+        });
+      }
+      return new OnnxRuntimeGpuBackend({
+        provider: detectOrtGpuLibrary('cuda').available ? 'cuda' : 'tensorrt',
+        fingerprint: host.gpuFingerprint,
+        timingCacheDir: host.cacheDir,
+      });
     default:
       throw new InputError(
         `${where}: backend '${name}' cannot run on this host (run 'kiln-agent doctor' to see what is missing)`,
@@ -16,5 +87,5 @@ export function createBackend(name: string, where: string): Backend {
 
 /** Whether a target's backend can run here, for choosing default targets without failing. */
 export function canRunHere(name: string): boolean {
-  return name === 'onnxruntime-cpu';
+  return backendAvailability(name).available;
 }

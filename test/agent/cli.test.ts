@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { addCommand, commands, main } from '../../runner-agent/src/cli.js';
-import { fixtureRunner } from '../../runner-agent/src/command-runner.js';
+import { fixtureRunner } from '../../src/backends/host/command-runner.js';
 import { HOSTS } from './fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -8,8 +8,8 @@ import {
   parseRunnerVersion,
   type Finding,
 } from '../../runner-agent/src/doctor.js';
-import { execaRunner } from '../../runner-agent/src/command-runner.js';
-import { probeHost } from '../../runner-agent/src/host-probe.js';
+import { execaRunner } from '../../src/backends/host/command-runner.js';
+import { probeHost } from '../../src/backends/host/host-probe.js';
 import { HOSTS, probeFixtureHost, smi, trt } from './fixtures.js';
 
 const byBackend = (findings: Finding[]) => Object.fromEntries(findings.map((f) => [f.backend, f]));

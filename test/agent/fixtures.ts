@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fixtureRunner, type FixtureAnswer } from '../../runner-agent/src/command-runner.js';
-import { probeHost, type HostProbe } from '../../runner-agent/src/host-probe.js';
-import { GPU_QUERY_FIELDS, queryArgs } from '../../runner-agent/src/nvidia-smi.js';
+import { fixtureRunner, type FixtureAnswer } from '../../src/backends/host/command-runner.js';
+import { probeHost, type HostProbe } from '../../src/backends/host/host-probe.js';
+import { GPU_QUERY_FIELDS, queryArgs } from '../../src/backends/host/nvidia-smi.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 

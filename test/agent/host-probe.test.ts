@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
-import { fixtureRunner } from '../../runner-agent/src/command-runner.js';
-import { gpuFingerprint, probeHost } from '../../runner-agent/src/host-probe.js';
+import { fixtureRunner } from '../../src/backends/host/command-runner.js';
+import { gpuFingerprint, probeHost } from '../../src/backends/host/host-probe.js';
 import { EPYC_CPUINFO, GPU_QUERY, HOSTS, probeFixtureHost, smi, trt } from './fixtures.js';
 
 describe('probeHost on recorded hosts', () => {

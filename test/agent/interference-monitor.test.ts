@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fixtureRunner } from '../../runner-agent/src/command-runner.js';
+import { fixtureRunner } from '../../src/backends/host/command-runner.js';
 import {
   benchWithIsolation,
   COMPUTE_APPS_ARGS,

@@ -8,7 +8,7 @@ import {
   parseGpuQuery,
   parseSmiQuery,
   parseSmiTableHeader,
-} from '../../runner-agent/src/nvidia-smi.js';
+} from '../../src/backends/host/nvidia-smi.js';
 import { smi } from './fixtures.js';
 
 describe('--query-gpu CSV (real captures)', () => {

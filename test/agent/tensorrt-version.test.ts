@@ -4,7 +4,7 @@ import {
   parseLdconfigLibrary,
   parseLdconfigNvinfer,
   parseTrtexecVersion,
-} from '../../runner-agent/src/tensorrt-version.js';
+} from '../../src/backends/host/tensorrt-version.js';
 import { trt } from './fixtures.js';
 
 describe('trtexec version (real logs)', () => {

@@ -1,6 +1,6 @@
 import os from 'node:os';
-import { probeCpuIsa } from '../../src/backends/cpu-isa.js';
-import { InputError } from '../../src/core/errors.js';
+import { probeCpuIsa } from '../cpu-isa.js';
+import { InputError } from '../../core/errors.js';
 import { isMissing, type CommandRunner } from './command-runner.js';
 import {
   classifySmiFailure,

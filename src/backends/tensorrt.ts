@@ -1,0 +1,432 @@
+/**
+ * TensorRT through `trtexec` (design.md "Parts"; issue 5 "GPU backends"). Every GPU step is a
+ * trtexec process: build (`--saveEngine --skipInference`), golden (`--loadInputs/--exportOutput`)
+ * and benchmark (`--exportTimes`). The GPU fingerprint is injected: backends may import only core,
+ * so the host probe (runner-agent) is handed in as a function, and so is the process runner.
+ */
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { firstLine, InputError } from '../core/errors.js';
+import type { Precision } from '../core/results.js';
+import { isTensorDtype } from '../core/tensor.js';
+import type { HostTensor, TensorDtype } from '../core/tensor.js';
+import type {
+  Backend,
+  BenchmarkSettings,
+  CompiledEngine,
+  CompileRequest,
+  EngineSession,
+  SessionOptions,
+} from './backend.js';
+import { describeModel, loadOnnxModel } from './onnx-model.js';
+import type { IoSpec } from './onnx-model.js';
+import { OnnxRuntimeCpuBackend } from './onnxruntime-cpu.js';
+import { TRTEXEC, trtexecBenchArgs, trtexecBuildArgs, trtexecGoldenArgs } from './trtexec-args.js';
+import {
+  buildSeconds,
+  explainTrtexecFailure,
+  parseExportOutput,
+  parseExportTimes,
+  tensorrtVersionFromBanner,
+  trtexecPassed,
+} from './trtexec-output.js';
+
+/** What one tool run left behind. */
+export interface ToolResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** The executable was not found (ENOENT). */
+  notFound?: boolean;
+  timedOut?: boolean;
+}
+
+/** Runs an executable with an argv array (no shell). Injectable so tests replay recorded output. */
+export type ToolRunner = (
+  file: string,
+  args: readonly string[],
+  options?: { timeoutMs?: number; cwd?: string },
+) => Promise<ToolResult>;
+
+/** The real runner: execa, never rejecting, so callers read exit code and output themselves. */
+export function execaToolRunner(): ToolRunner {
+  return async (file, args, options = {}) => {
+    const result = await execa(file, [...args], {
+      reject: false,
+      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    });
+    const code = 'code' in result ? (result as { code?: unknown }).code : undefined;
+    const notFound = code === 'ENOENT';
+    return {
+      exitCode: result.exitCode ?? (notFound ? 127 : 1),
+      stdout: typeof result.stdout === 'string' ? result.stdout : '',
+      stderr: typeof result.stderr === 'string' ? result.stderr : '',
+      notFound,
+      timedOut: result.timedOut,
+    };
+  };
+}
+
+/** The first executable `name` on PATH, or undefined (cheap, synchronous, never throws). */
+export function findExecutable(
+  name: string,
+  pathEnv: string | undefined = process.env.PATH,
+): string | undefined {
+  for (const dir of (pathEnv ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Whether a backend can run here, and if not, what is missing (one line, for errors and doctor). */
+export type Availability = { available: true } | { available: false; reason: string };
+
+/** TensorRT runs where `trtexec` is on PATH. */
+export function detectTensorRt(pathEnv?: string): Availability {
+  return findExecutable(TRTEXEC, pathEnv)
+    ? { available: true }
+    : { available: false, reason: 'trtexec not on PATH (install TensorRT and add its bin/ to PATH)' };
+}
+
+/** The GPU facts an engine depends on (runner-agent's gpuFingerprint without `kind`). */
+export interface GpuFingerprint {
+  /** "8.6" */
+  computeCapability: string;
+  driverMajor: number;
+  /** "12.4" */
+  cuda: string;
+  /** "10.3.0" */
+  tensorrt: string;
+}
+
+/** "8.6" → "sm86". */
+export function smName(computeCapability: string): string {
+  return `sm${computeCapability.replace('.', '')}`;
+}
+
+function majorMinor(version: string): string {
+  return version.split('.').slice(0, 2).join('.');
+}
+
+function describeSide(fp: Partial<GpuFingerprint>): string {
+  const cc = fp.computeCapability === undefined ? 'sm?' : smName(String(fp.computeCapability));
+  const trt = fp.tensorrt === undefined ? '?' : majorMinor(String(fp.tensorrt));
+  const driver = fp.driverMajor === undefined ? '?' : String(fp.driverMajor);
+  return `${cc} / TensorRT ${trt} / driver ${driver}`;
+}
+
+/**
+ * Refuses an engine whose hardware tags do not match this host, naming both sides:
+ * `engine built for sm86 / TensorRT 10.3 / driver 550, this host is sm90 / TensorRT 10.0 / driver 535`.
+ * A plan is tied to the compute capability and the TensorRT major.minor that built it (TensorRT
+ * refuses it otherwise). The driver major is compared too, as the key does. With
+ * `versionCompatible` (engines built with --versionCompatible for the lean/dispatch runtime) a
+ * newer TensorRT of the same major is accepted; the compute capability still must match unless
+ * the engine was also built with a hardware compatibility level, which kiln does not use.
+ */
+export function verifyEngineHost(
+  artifactTags: Readonly<Record<string, unknown>>,
+  host: GpuFingerprint,
+  options: { versionCompatible?: boolean } = {},
+): void {
+  const engine: Partial<GpuFingerprint> = {
+    ...(artifactTags.computeCapability !== undefined
+      ? { computeCapability: String(artifactTags.computeCapability) }
+      : {}),
+    ...(artifactTags.tensorrt !== undefined ? { tensorrt: String(artifactTags.tensorrt) } : {}),
+    ...(artifactTags.driverMajor !== undefined ? { driverMajor: Number(artifactTags.driverMajor) } : {}),
+  };
+  const trtOk = (): boolean => {
+    if (engine.tensorrt === undefined) return false;
+    if (!options.versionCompatible) return majorMinor(engine.tensorrt) === majorMinor(host.tensorrt);
+    const [em = 0, en = 0] = engine.tensorrt.split('.').map(Number);
+    const [hm = 0, hn = 0] = host.tensorrt.split('.').map(Number);
+    return em === hm && hn >= en;
+  };
+  const ok =
+    engine.computeCapability === host.computeCapability && trtOk() && engine.driverMajor === host.driverMajor;
+  if (!ok) {
+    throw new InputError(`engine built for ${describeSide(engine)}, this host is ${describeSide(host)}`);
+  }
+}
+
+export interface TensorRtBackendOptions {
+  /** The host's GPU fingerprint (runner-agent's probe, injected). */
+  fingerprint: () => Promise<GpuFingerprint>;
+  /** Host cache folder for TensorRT timing caches (one per compute capability and TensorRT version). */
+  timingCacheDir: string;
+  /** Scratch folder for golden inputs/outputs and timing files. */
+  workDir: string;
+  runner?: ToolRunner;
+  /** trtexec executable; 'trtexec' (from PATH) by default. */
+  trtexec?: string;
+  /** Builder workspace limit in MiB; trtexec's default (the whole GPU) when absent. */
+  workspaceMiB?: number;
+  /** int8 calibration cache for a model; absent: int8 means explicit Q/DQ in the model. */
+  calibrationCache?: (request: CompileRequest) => string | undefined;
+  /** Build timeout; a first build without timing cache can take many minutes. */
+  buildTimeoutMs?: number;
+  /** Timeout of one golden or benchmark run. */
+  runTimeoutMs?: number;
+}
+
+/** The sidecar next to the engine: input/output names and dtypes (a plan file alone does not say). */
+export const IO_SUFFIX = '.io.json';
+/** trtexec's own default warm-up, in ms. */
+const WARMUP_MS = 200;
+const LOG_TAIL_LINES = 40;
+
+export class TensorRtBackend implements Backend {
+  readonly name = 'tensorrt';
+  readonly engineExtension = 'plan';
+  private readonly runner: ToolRunner;
+  private readonly trtexec: string;
+  private readonly reference = new OnnxRuntimeCpuBackend();
+
+  constructor(private readonly options: TensorRtBackendOptions) {
+    this.runner = options.runner ?? execaToolRunner();
+    this.trtexec = options.trtexec ?? TRTEXEC;
+  }
+
+  async version(): Promise<string> {
+    return (await this.options.fingerprint()).tensorrt;
+  }
+
+  async hardwareFingerprint(): Promise<Record<string, unknown>> {
+    const fp = await this.options.fingerprint();
+    return {
+      kind: 'gpu',
+      computeCapability: fp.computeCapability,
+      driverMajor: fp.driverMajor,
+      cuda: fp.cuda,
+      tensorrt: fp.tensorrt,
+    };
+  }
+
+  compileOptions(precision: Precision): Record<string, unknown> {
+    return {
+      tool: 'trtexec',
+      precision,
+      ...(precision === 'int8' ? { int8: this.options.calibrationCache ? 'calibrated-or-qdq' : 'qdq' } : {}),
+      ...(this.options.workspaceMiB !== undefined ? { workspaceMiB: this.options.workspaceMiB } : {}),
+    };
+  }
+
+  supportedPrecisions(): readonly Precision[] {
+    return ['fp32', 'fp16', 'int8'];
+  }
+
+  async compile(request: CompileRequest): Promise<CompiledEngine> {
+    const fp = await this.options.fingerprint();
+    const { model } = await loadOnnxModel(request.modelPath);
+    const io = describeModel(model);
+    const dynamicInputs = new Set(
+      io.inputs.filter((i) => i.unknownRank || i.dims.some((d) => typeof d !== 'number')).map((i) => i.name),
+    );
+    const fileName = `engine.${this.engineExtension}`;
+    const enginePath = path.join(request.outDir, fileName);
+    await mkdir(this.options.timingCacheDir, { recursive: true });
+    const timingCacheFile = path.join(
+      this.options.timingCacheDir,
+      `trtexec-${smName(fp.computeCapability)}-trt${fp.tensorrt}.timing-cache`,
+    );
+    const calibrationCache =
+      request.precision === 'int8' ? this.options.calibrationCache?.(request) : undefined;
+    const args = trtexecBuildArgs({
+      modelPath: request.modelPath,
+      enginePath,
+      profile: request.profile,
+      precision: request.precision,
+      dynamicInputs,
+      timingCacheFile,
+      tensorrtMajor: Number(fp.tensorrt.split('.')[0]),
+      ...(calibrationCache !== undefined ? { calibrationCache } : {}),
+      ...(this.options.workspaceMiB !== undefined ? { workspaceMiB: this.options.workspaceMiB } : {}),
+    });
+    const what = `${request.modelPath}: TensorRT could not build profile '${request.profile.name}' (${request.precision})`;
+    let log: string;
+    try {
+      log = await this.exec(args, what, this.options.buildTimeoutMs ?? 60 * 60_000);
+    } catch (error) {
+      // A build that failed midway may leave a partial plan: nothing half-built stays in outDir.
+      await rm(enginePath, { force: true });
+      throw error;
+    }
+    if (!(await isFile(enginePath))) {
+      throw new InputError(`${what}: trtexec reported success but wrote no ${fileName}`, {
+        cause: new Error(tail(log)),
+      });
+    }
+    await writeFile(`${enginePath}${IO_SUFFIX}`, JSON.stringify({ inputs: io.inputs, outputs: io.outputs }));
+    const seconds = buildSeconds(log);
+    const version = tensorrtVersionFromBanner(log) ?? fp.tensorrt;
+    return {
+      fileName,
+      notes: [
+        `trtexec, TensorRT ${version} on ${smName(fp.computeCapability)}${seconds !== undefined ? `, built in ${seconds} s` : ''}; the plan runs only on this compute capability and TensorRT version (keyed).`,
+        ...(request.precision === 'int8'
+          ? [
+              calibrationCache
+                ? `int8 calibrated from ${path.basename(calibrationCache)}`
+                : 'int8 from the model’s Q/DQ nodes',
+            ]
+          : []),
+      ],
+    };
+  }
+
+  async openEngine(enginePath: string, _options: SessionOptions): Promise<EngineSession> {
+    // trtexec has no intra-op thread knob: the engine runs on the GPU, one stream.
+    const io = await readIo(enginePath);
+    const dtypes: Record<string, TensorDtype> = Object.fromEntries(
+      io.outputs.filter((o) => isTensorDtype(o.dtype)).map((o) => [o.name, o.dtype as TensorDtype]),
+    );
+    const session: EngineSession = {
+      inputNames: io.inputs.map((i) => i.name),
+      outputNames: io.outputs.map((o) => o.name),
+      run: (inputs) =>
+        this.withInputs(inputs, async (dir, inputFiles) => {
+          const outputPath = path.join(dir, 'output.json');
+          const args = trtexecGoldenArgs({ enginePath, shapes: shapesOf(inputs), inputFiles, outputPath });
+          await this.exec(
+            args,
+            `${enginePath}: TensorRT run failed`,
+            this.options.runTimeoutMs ?? 10 * 60_000,
+          );
+          return parseExportOutput(await readFile(outputPath, 'utf8'), outputPath, dtypes);
+        }),
+      benchmark: (inputs, settings) => this.benchmark(enginePath, inputs, settings),
+      bind: (inputs) => () =>
+        this.benchmark(enginePath, inputs, { warmup: 0, minSamples: 1, maxSamples: 1, budgetMs: 0 }),
+      release: async () => {},
+    };
+    return session;
+  }
+
+  async openReference(modelPath: string, options: SessionOptions): Promise<EngineSession> {
+    return this.reference.openReference(modelPath, options);
+  }
+
+  /**
+   * Per-iteration latencies from trtexec's `--exportTimes`: at least `minSamples` iterations and at
+   * least `budgetMs` (whole seconds) of timing after trtexec's 200 ms warm-up; the last
+   * `maxSamples` are kept. kiln's `warmup` run count has no trtexec equivalent (its warm-up is
+   * time-based), so it is covered by the 200 ms warm-up.
+   */
+  private async benchmark(
+    enginePath: string,
+    inputs: Record<string, HostTensor>,
+    settings: BenchmarkSettings,
+  ): Promise<number[]> {
+    return this.withInputs(inputs, async (dir, inputFiles) => {
+      const timesPath = path.join(dir, 'times.json');
+      const args = trtexecBenchArgs({
+        enginePath,
+        shapes: shapesOf(inputs),
+        inputFiles,
+        warmUpMs: settings.warmup > 0 ? WARMUP_MS : 0,
+        iterations: Math.max(1, settings.minSamples),
+        durationS: Math.max(0, Math.floor(settings.budgetMs / 1000)),
+        timesPath,
+      });
+      await this.exec(
+        args,
+        `${enginePath}: TensorRT benchmark failed`,
+        this.options.runTimeoutMs ?? 10 * 60_000,
+      );
+      const latencies = parseExportTimes(await readFile(timesPath, 'utf8'), timesPath);
+      return latencies.slice(-Math.max(1, settings.maxSamples));
+    });
+  }
+
+  private async withInputs<T>(
+    inputs: Record<string, HostTensor>,
+    use: (dir: string, inputFiles: Record<string, string>) => Promise<T>,
+  ): Promise<T> {
+    await mkdir(this.options.workDir, { recursive: true });
+    const dir = await mkdtemp(path.join(this.options.workDir, 'trtexec-'));
+    try {
+      const inputFiles: Record<string, string> = {};
+      for (const [i, [name, tensor]] of Object.entries(inputs).entries()) {
+        // Files are named by position: tensor names may hold characters no path should.
+        const file = path.join(dir, `input-${i}.bin`);
+        await writeFile(file, rawBytes(tensor));
+        inputFiles[name] = file;
+      }
+      return await use(dir, inputFiles);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Runs trtexec; any failure becomes one InputError line, the log tail its cause. */
+  private async exec(args: string[], what: string, timeoutMs: number): Promise<string> {
+    const result = await this.runner(this.trtexec, args, { timeoutMs });
+    if (result.notFound) {
+      throw new InputError(
+        `${what}: ${this.trtexec} not found on PATH (install TensorRT; run 'kiln-agent doctor' to see what is missing)`,
+      );
+    }
+    const log = `${result.stdout}\n${result.stderr}`;
+    if (result.timedOut) {
+      throw new InputError(`${what}: trtexec did not finish within ${Math.round(timeoutMs / 1000)} s`, {
+        cause: new Error(tail(log)),
+      });
+    }
+    if (result.exitCode !== 0 || !trtexecPassed(log)) {
+      throw new InputError(`${what}: ${explainTrtexecFailure(log).message}`, { cause: new Error(tail(log)) });
+    }
+    return log;
+  }
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function readIo(enginePath: string): Promise<{ inputs: IoSpec[]; outputs: IoSpec[] }> {
+  const file = `${enginePath}${IO_SUFFIX}`;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InputError(
+      `${file}: missing (kiln writes it next to every TensorRT engine it builds): ${firstLine(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const doc = JSON.parse(text) as { inputs?: IoSpec[]; outputs?: IoSpec[] };
+  if (!Array.isArray(doc.inputs) || !Array.isArray(doc.outputs)) {
+    throw new InputError(`${file}: expected {inputs, outputs} lists`);
+  }
+  return { inputs: doc.inputs, outputs: doc.outputs };
+}
+
+function shapesOf(inputs: Record<string, HostTensor>): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, t.shape]));
+}
+
+/** The tensor's bytes as trtexec's --loadInputs reads them: raw, C order, host (little) endian. */
+function rawBytes(t: HostTensor): Uint8Array {
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+function tail(log: string): string {
+  return log.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+}

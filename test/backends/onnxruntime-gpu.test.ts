@@ -1,0 +1,118 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  detectOrtGpuLibrary,
+  OnnxRuntimeGpuBackend,
+  ortBindingDir,
+  probeOrtGpu,
+  providerLibraryName,
+  tensorRtEpOptions,
+  tinyProbeModel,
+} from '../../src/backends/onnxruntime-gpu.js';
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(tmpdir(), 'kiln-ortgpu-'));
+});
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+describe('detecting the GPU execution providers (for real, on this machine)', () => {
+  it('finds onnxruntime-node’s binding folder', () => {
+    const dir = ortBindingDir();
+    expect(dir).toBeDefined();
+    expect(dir).toContain(path.join('onnxruntime-node', 'bin'));
+  });
+
+  it('the probe model runs on the CPU provider', async () => {
+    const session = await ort.InferenceSession.create(tinyProbeModel());
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([2.5]), [1]) });
+    expect(Array.from(out.y!.data as Float32Array)).toEqual([2.5]);
+    await session.release();
+  });
+
+  // This machine's onnxruntime-node (linux x64, CPU build) ships no CUDA/TensorRT provider library.
+  it.each(['cuda', 'tensorrt'] as const)('%s: unavailable here, with the reason', async (provider) => {
+    const lib = detectOrtGpuLibrary(provider);
+    expect(lib.available).toBe(false);
+    if (!lib.available)
+      expect(lib.reason).toContain(
+        `has no ${provider === 'cuda' ? 'CUDA' : 'TensorRT'} EP (${providerLibraryName(provider)}`,
+      );
+    const probe = await probeOrtGpu(provider);
+    expect(probe.available).toBe(false);
+    if (!probe.available) {
+      expect(probe.reason).toMatch(new RegExp(`^onnxruntime-node [\\d.]+ has no usable ${provider} EP: .+`));
+      expect(probe.reason).not.toContain('\n');
+    }
+  });
+
+  it('a provider library next to the binding counts as present', async () => {
+    const dir = path.join(tmp, 'binding');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, providerLibraryName('cuda')), '');
+    expect(detectOrtGpuLibrary('cuda', dir)).toEqual({ available: true });
+    expect(detectOrtGpuLibrary('tensorrt', dir).available).toBe(false);
+    expect(providerLibraryName('tensorrt', 'win32')).toBe('onnxruntime_providers_tensorrt.dll');
+  });
+});
+
+describe('TensorRT EP options', () => {
+  it('point the engine cache into kiln’s keyed folder and the timing cache into the host cache', () => {
+    expect(
+      tensorRtEpOptions({ engineCacheDir: '/store/det/KEY/trt-ep-cache', timingCacheDir: '/host/cache' }),
+    ).toEqual({
+      name: 'tensorrt',
+      deviceId: 0,
+      trt_engine_cache_enable: '1',
+      trt_engine_cache_path: '/store/det/KEY/trt-ep-cache',
+      trt_timing_cache_enable: '1',
+      trt_timing_cache_path: '/host/cache',
+    });
+  });
+});
+
+describe('OnnxRuntimeGpuBackend without a GPU provider', () => {
+  const fp = { computeCapability: '8.9', driverMajor: 550, cuda: '12.4', tensorrt: '10.3.0' };
+
+  it('tags engines with the provider and the GPU', async () => {
+    const cuda = new OnnxRuntimeGpuBackend({
+      provider: 'cuda',
+      fingerprint: async () => fp,
+      timingCacheDir: tmp,
+    });
+    expect(cuda.name).toBe('onnxruntime-gpu');
+    expect(await cuda.hardwareFingerprint()).toEqual({
+      kind: 'gpu',
+      provider: 'cuda',
+      computeCapability: '8.9',
+      driverMajor: 550,
+      cuda: '12.4',
+    });
+    const trt = new OnnxRuntimeGpuBackend({
+      provider: 'tensorrt',
+      fingerprint: async () => fp,
+      timingCacheDir: tmp,
+    });
+    expect(await trt.hardwareFingerprint()).toMatchObject({ provider: 'tensorrt', tensorrt: '10.3.0' });
+  });
+
+  it('compile fails with one line naming the provider', async () => {
+    const model = path.join(tmp, 'probe.onnx');
+    await writeFile(model, tinyProbeModel());
+    const outDir = path.join(tmp, 'out');
+    await mkdir(outDir, { recursive: true });
+    const b = new OnnxRuntimeGpuBackend({
+      provider: 'cuda',
+      fingerprint: async () => fp,
+      timingCacheDir: tmp,
+    });
+    await expect(
+      b.compile({ modelPath: model, profile: { name: 'p', shapes: { x: [1] } }, precision: 'fp32', outDir }),
+    ).rejects.toThrow(
+      /engine\.onnx: ONNX Runtime \(cuda EP\) could not load it: .*Failed to load shared library/,
+    );
+  });
+});

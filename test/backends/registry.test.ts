@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/core/errors.js';
+import { backendAvailability, canRunHere, createBackend } from '../../src/backends/registry.js';
+
+// This machine: no trtexec, no tvmc, onnxruntime-node without GPU providers.
+describe('backend registry on this CPU-only host', () => {
+  it('creates the embedded CPU backend', () => {
+    expect(createBackend('onnxruntime-cpu', 'kiln.yaml: targets[0].backend').name).toBe('onnxruntime-cpu');
+    expect(canRunHere('onnxruntime-cpu')).toBe(true);
+  });
+
+  it.each([
+    ['tensorrt', 'trtexec not on PATH'],
+    ['onnxruntime-gpu', 'onnxruntime-node has no CUDA EP'],
+    ['tvm', 'tvmc not on PATH'],
+  ])('%s: one-line InputError naming what is missing', (name, missing) => {
+    expect(canRunHere(name)).toBe(false);
+    const availability = backendAvailability(name);
+    expect(availability).toEqual({ available: false, reason: expect.stringContaining(missing) });
+    let error: unknown;
+    try {
+      createBackend(name, 'kiln.yaml: targets[1].backend');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InputError);
+    const message = (error as Error).message;
+    expect(message).toMatch(
+      new RegExp(
+        `^kiln\\.yaml: targets\\[1\\]\\.backend: backend '${name}' cannot run on this host: .*${missing}.*\\(run 'kiln-agent doctor' to see what is missing\\)$`,
+      ),
+    );
+    expect(message).not.toContain('\n');
+  });
+
+  it('unknown names are refused, not crashed on', () => {
+    expect(canRunHere('nope')).toBe(false);
+    expect(() => createBackend('nope', 'x')).toThrow(
+      /backend 'nope' cannot run on this host: no such backend/,
+    );
+  });
+
+  it('detection is cheap', () => {
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) for (const n of ['tensorrt', 'onnxruntime-gpu', 'tvm']) canRunHere(n);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});
