@@ -1,9 +1,8 @@
+import { parseGpuProcesses } from '../../runner-agent/src/interference-monitor.js';
 import { describe, expect, it } from 'vitest';
 import {
   classifySmiFailure,
-  COMPUTE_APPS_FIELDS,
   computeCapabilityFromName,
-  parseComputeApps,
   parseCsv,
   parseGpuQuery,
   parseSmiQuery,
@@ -108,52 +107,15 @@ describe('plain nvidia-smi table header', () => {
   });
 });
 
-describe('--query-compute-apps', () => {
-  it('reads the processes of the H100 under load (header with units)', () => {
-    expect(parseComputeApps(smi('compute-apps-h100-load.csv'))).toEqual([
-      {
-        pid: 11327,
-        processName: '/root/tools/memhog',
-        usedMemoryMiB: 2566,
-        gpuUuid: 'GPU-00000000-0000-0000-0000-000000000000',
-      },
-      {
-        pid: 11328,
-        processName: '/root/tools/memhog',
-        usedMemoryMiB: 1542,
-        gpuUuid: 'GPU-00000000-0000-0000-0000-000000000000',
-      },
-      {
-        pid: 11345,
-        processName: './gpu_burn',
-        usedMemoryMiB: 15690,
-        gpuUuid: 'GPU-00000000-0000-0000-0000-000000000000',
-      },
-    ]);
-  });
-
-  it('reads an idle GPU (header only) as no processes', () => {
-    expect(parseComputeApps(smi('compute-apps-h100-idle.csv'))).toEqual([]);
-  });
-
-  it('reads [N/A] memory (Windows WDDM) as null', () => {
-    const apps = parseComputeApps(smi('compute-apps-rtx2080s-windows-load.csv'));
-    expect(apps[0]).toEqual({
-      pid: 2140,
-      processName: 'C:\\Windows\\System32\\dwm.exe',
-      usedMemoryMiB: null,
-      gpuUuid: 'GPU-00000000-0000-0000-0000-000000000000',
-    });
-  });
-
-  it('reads noheader,nounits output by the requested field list', () => {
-    const apps = parseComputeApps(smi('derived.compute-apps.noheader-nounits.csv'), COMPUTE_APPS_FIELDS);
-    expect(apps.map((a) => [a.pid, a.usedMemoryMiB])).toEqual([
-      [11327, 2566],
-      [11328, 1542],
-      [11345, 15690],
-    ]);
-  });
+// --query-compute-apps is parsed by runner-agent/src/interference-monitor.ts (parseGpuProcesses),
+// the one parser strict enough for process names with commas; its tests read the same fixtures.
+it('reads noheader,nounits compute-apps output in the documented column order', () => {
+  const apps = parseGpuProcesses(smi('derived.compute-apps.noheader-nounits.csv'));
+  expect(apps.map((a) => [a.pid, a.usedMiB])).toEqual([
+    [11327, 2566],
+    [11328, 1542],
+    [11345, 15690],
+  ]);
 });
 
 describe('failures and old drivers', () => {

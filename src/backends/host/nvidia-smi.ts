@@ -14,14 +14,6 @@ export interface NvidiaGpu {
   migMode: 'enabled' | 'disabled' | null;
 }
 
-/** A foreign (or our own) compute process on a GPU, from `--query-compute-apps`. */
-export interface ComputeApp {
-  pid: number;
-  processName: string;
-  usedMemoryMiB: number | null;
-  gpuUuid: string | null;
-}
-
 /** The fields kiln asks for; drivers before 510 reject `compute_cap` (host-probe falls back to `-q`). */
 export const GPU_QUERY_FIELDS = [
   'index',
@@ -32,8 +24,6 @@ export const GPU_QUERY_FIELDS = [
   'driver_version',
   'mig.mode.current',
 ];
-export const COMPUTE_APPS_FIELDS = ['pid', 'process_name', 'used_memory', 'gpu_uuid'];
-
 /**
  * Arguments for a CSV query. The header is kept (no `noheader`) so columns are matched by name:
  * a driver that reorders, renames (`used_memory` vs `used_gpu_memory`) or drops a field cannot
@@ -96,22 +86,6 @@ export function parseGpuQuery(text: string, fields?: readonly string[]): NvidiaG
         driverVersion: row['driver_version'] ?? null,
         migMode: migMode(row['mig.mode.current']),
       } satisfies NvidiaGpu,
-    ];
-  });
-}
-
-/** Processes from `--query-compute-apps` CSV; an idle GPU prints just the header. */
-export function parseComputeApps(text: string, fields?: readonly string[]): ComputeApp[] {
-  return parseCsv(text, fields).flatMap((row) => {
-    const pid = toInt(row['pid']);
-    if (pid === null) return [];
-    return [
-      {
-        pid,
-        processName: row['process_name'] ?? '',
-        usedMemoryMiB: toInt(row['used_memory']),
-        gpuUuid: row['uuid'] ?? null,
-      },
     ];
   });
 }
