@@ -1,0 +1,115 @@
+import { execa } from 'execa';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/kiln-cli.js';
+
+const agent = path.join(ROOT, 'bin', 'kiln-agent.js');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('kiln-agent run', () => {
+  it('runs the command under the GPU lease, passes its exit code through and releases the lease', async () => {
+    const leases = await mkdtemp(path.join(os.tmpdir(), 'kiln-leases-'));
+    const result = await execa(
+      'node',
+      [agent, 'run', '--gpu', 'GPU-1234', '--lease-dir', leases, '--', 'node', '-e', 'process.exit(3)'],
+      { reject: false },
+    );
+    expect(result.exitCode).toBe(3);
+    expect(await readdir(leases)).toEqual([]);
+  });
+
+  it('refuses a missing command or GPU with one line and exit 2', async () => {
+    const noCommand = await execa('node', [agent, 'run', '--gpu', 'GPU-1'], { reject: false });
+    expect(noCommand.exitCode).toBe(2);
+    expect(noCommand.stderr.trim().split('\n')).toHaveLength(1);
+    const noGpu = await execa('node', [agent, 'run', '--', 'true'], { reject: false });
+    expect(noGpu.exitCode).toBe(2);
+    expect(noGpu.stderr).toMatch(/--gpu UUID is required/);
+  });
+});
+
+describe('kiln-agent serve', () => {
+  it('serves /healthz and /metrics fed by results dropped into the spool, and stops on SIGTERM', async () => {
+    const spool = await mkdtemp(path.join(os.tmpdir(), 'kiln-spool-'));
+    const port = await freePort();
+    const results = {
+      schema: 'kiln.build-results/v1',
+      kilnVersion: '0.1.0',
+      target: 'cpu',
+      backend: 'onnxruntime-cpu',
+      hardware: { kind: 'cpu' },
+      startedAt: '2026-01-01T00:00:00Z',
+      finishedAt: '2026-01-01T00:00:01Z',
+      gates: { golden: 'pass' },
+      engines: [
+        {
+          model: 'ocr-det',
+          profile: 's384',
+          precision: 'fp32',
+          target: 'cpu',
+          backend: 'onnxruntime-cpu',
+          key: 'k',
+          cache: 'miss',
+          enginePath: '/x/engine.ort',
+          golden: { pass: true, source: 'synthetic', samples: 1, outputs: [] },
+          latency: {
+            engine: {
+              n: 30,
+              p50: 30.5,
+              p90: 31,
+              p99: 36.25,
+              mean: 30.6,
+              stddev: 1,
+              min: 29,
+              max: 37,
+              stable: true,
+              stabilityPct: 5,
+              warmup: 1,
+              threads: 1,
+              coldStart: { createMs: 1, firstRunMs: 1 },
+            },
+          },
+          phases: { compileMs: 1, goldenMs: 1, benchMs: 1 },
+        },
+      ],
+    };
+    await writeFile(path.join(spool, 'run-1.json'), JSON.stringify(results));
+    const server = execa(
+      'node',
+      [agent, 'serve', '--port', String(port), '--results', spool, '--device', 'epyc'],
+      {
+        reject: false,
+      },
+    );
+    try {
+      let metrics = '';
+      for (let i = 0; i < 50 && !metrics.includes('kiln_engine_latency_ms{'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+          (r) => r.text(),
+          () => '',
+        );
+      }
+      expect(metrics).toMatch(
+        /kiln_engine_latency_ms\{[^}]*model="ocr-det"[^}]*quantile="0\.99"[^}]*\} 36\.25/,
+      );
+      expect(metrics).toMatch(/device="epyc"/);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      server.kill('SIGTERM');
+    }
+    expect((await server).exitCode).toBe(0);
+  });
+});
