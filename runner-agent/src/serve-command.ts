@@ -37,6 +37,10 @@ export const serveCommand: AgentCommand = {
       values.results,
       (results, info) => metrics.recordBuild(results, values.device, { replay: info.replay }),
       {
+        onInterference: (record, info) => {
+          if (!info.replay && record.events.length > 0)
+            metrics.recordInterference(record.device, record.events.length);
+        },
         onError: (error, file) => {
           lastError = `${file}: ${error.message.split('\n')[0]}`;
           io.stderr(`kiln-agent: ${lastError}\n`);

@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
-import { readResultsFile } from '../../src/core/results-files.js';
-import type { BuildResults } from '../../src/core/results.js';
+import { readResultsFile, type ResultsSet } from '../../src/core/results-files.js';
+import type { BuildResults, InterferenceRecord } from '../../src/core/results.js';
 
 /** One named health check, e.g. `nvidia-smi` answering or the results spool being readable. */
 export interface HealthCheck {
@@ -186,6 +186,8 @@ export interface ResultsFileInfo {
 }
 
 export interface WatchResultsOptions {
+  /** Interference records dropped by `kiln-agent run`. */
+  onInterference?: (record: InterferenceRecord, info: ResultsFileInfo) => void | Promise<void>;
   /** Poll period (default 2 s). */
   intervalMs?: number;
   /** Files already present at start: `replay` (default) passes them with `replay: true`; `skip` ignores them. */
@@ -278,9 +280,9 @@ export function watchResults(
     for (const { name, version } of fresh) {
       if (closed) return;
       const file = path.join(dir, name);
-      let builds: BuildResults[];
+      let set: ResultsSet;
       try {
-        builds = (await readResultsFile(file)).builds;
+        set = await readResultsFile(file);
       } catch (error) {
         if (failedOnce.get(name) === version.signature) {
           failedOnce.delete(name);
@@ -294,9 +296,13 @@ export function watchResults(
       failedOnce.delete(name);
       // Marked before the callback so a callback that throws does not make the build count twice.
       done.set(name, version.signature);
-      for (const results of builds) {
+      const handlers = [
+        ...set.builds.map((results) => () => onResults(results, { file, replay })),
+        ...set.interference.map((record) => () => options.onInterference?.(record, { file, replay })),
+      ];
+      for (const handle of handlers) {
         try {
-          await onResults(results, { file, replay });
+          await handle();
         } catch (error) {
           onError(new Error(`${file}: ${(error as Error).message}`, { cause: error }), file);
         }

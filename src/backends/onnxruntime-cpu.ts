@@ -1,12 +1,18 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { InputError } from '../core/errors.js';
 import type { Precision } from '../core/results.js';
 import type { HostTensor } from '../core/tensor.js';
 import type { Backend, CompiledEngine, CompileRequest, EngineSession, SessionOptions } from './backend.js';
+import { collectHistograms } from './activation-capture.js';
+import { calibrate } from './calibration.js';
 import { probeCpuIsa } from './cpu-isa.js';
 import { loadOnnxModel, pinInputShapes } from './onnx-model.js';
 import { pinnedDims } from './profile-dims.js';
+import { DEFAULT_QDQ_OPS, quantizableTensors, quantizeQdq } from './qdq-quantizer.js';
+import type { QdqOptions } from './qdq-quantizer.js';
 
 /** ORT's own warning level: its NCHWc notice is expected here and recorded as an engine note instead. */
 const QUIET = 3;
@@ -30,20 +36,28 @@ export class OnnxRuntimeCpuBackend implements Backend {
   }
 
   compileOptions(precision: Precision): Record<string, unknown> {
-    return { graphOptimizationLevel: 'all', format: 'ort', pinShapes: true, precision };
+    const options = { graphOptimizationLevel: 'all', format: 'ort', pinShapes: true, precision };
+    // fp32 keys must not change, so the quantization scheme is added for int8 only.
+    return precision === 'int8' ? { ...options, quantization: int8Scheme() } : options;
   }
 
   supportedPrecisions(): readonly Precision[] {
-    return ['fp32'];
+    return ['fp32', 'int8'];
   }
 
   async compile(request: CompileRequest): Promise<CompiledEngine> {
     const { model } = await loadOnnxModel(request.modelPath);
     const pinned = pinInputShapes(model, pinnedDims(request.profile));
     const fileName = `engine.${this.engineExtension}`;
+    let source = pinned;
+    let int8: Awaited<ReturnType<typeof quantize>> | undefined;
+    if (request.precision === 'int8') {
+      int8 = await quantize(pinned, request);
+      source = int8.model;
+    }
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(pinned, {
+      session = await ort.InferenceSession.create(source, {
         graphOptimizationLevel: 'all',
         optimizedModelFilePath: path.join(request.outDir, fileName),
         intraOpNumThreads: 1,
@@ -56,10 +70,11 @@ export class OnnxRuntimeCpuBackend implements Backend {
       );
     }
     await session.release();
-    return {
-      fileName,
-      notes: ['ORT format, all graph optimizations; NCHWc layouts make it specific to this CPU ISA (keyed).'],
-    };
+    const notes = [
+      'ORT format, all graph optimizations; NCHWc layouts make it specific to this CPU ISA (keyed).',
+    ];
+    if (!int8) return { fileName, notes };
+    return { fileName, notes: [...notes, ...int8.notes], calibration: int8.calibration };
   }
 
   async openEngine(enginePath: string, options: SessionOptions): Promise<EngineSession> {
@@ -71,6 +86,69 @@ export class OnnxRuntimeCpuBackend implements Backend {
 
   async openReference(modelPath: string, options: SessionOptions): Promise<EngineSession> {
     return openSession(modelPath, { ...sessionOptions(options), graphOptimizationLevel: 'disabled' });
+  }
+}
+
+/**
+ * The int8 scheme, part of the artifact key: QDQ, uint8 asymmetric per-tensor activations, int8
+ * symmetric per-channel weights. Without VNNI, MLAS's u8s8 dot products can saturate, so weights
+ * then use 7 bits (onnxruntime's `reduce_range`).
+ */
+function int8Scheme(): Required<QdqOptions> & { format: 'qdq'; weights: string; version: number } {
+  const isa = probeCpuIsa();
+  const vnni = isa.arch !== 'x64' || isa.features.some((f) => f.includes('vnni') || f.startsWith('amx'));
+  return {
+    format: 'qdq',
+    activationType: 'uint8',
+    weights: 'int8-symmetric-per-channel',
+    reduceRange: !vnni,
+    ops: DEFAULT_QDQ_OPS,
+    version: 1,
+  };
+}
+
+/**
+ * pinned fp32 model → ORT basic optimizations (Conv+BatchNorm fused, Constants folded, saved as
+ * ONNX) → activations on the calibration samples → ranges → QDQ model. The caller then applies all
+ * optimizations, which fuse the QDQ groups into int8 kernels.
+ */
+async function quantize(pinned: Uint8Array, request: CompileRequest) {
+  const where = `${request.modelPath}: int8 profile '${request.profile.name}'`;
+  const calibration = request.calibration;
+  if (!calibration || calibration.samples.length === 0) {
+    throw new InputError(`${where}: int8 needs calibration samples (set models[].calibration.data)`);
+  }
+  const scheme = int8Scheme();
+  const temp = await mkdtemp(path.join(os.tmpdir(), 'kiln-int8-'));
+  try {
+    const basicPath = path.join(temp, 'basic.onnx');
+    try {
+      const session = await ort.InferenceSession.create(pinned, {
+        graphOptimizationLevel: 'basic',
+        optimizedModelFilePath: basicPath,
+        intraOpNumThreads: 1,
+        logSeverityLevel: QUIET,
+      });
+      await session.release();
+    } catch (error) {
+      throw new InputError(`${where}: ONNX Runtime could not optimize it: ${firstLineOf(error)}`, {
+        cause: error,
+      });
+    }
+    const basic = await readFile(basicPath);
+    const names = quantizableTensors(basic, scheme);
+    const histograms = await collectHistograms(basic, names, calibration.samples);
+    const result = calibrate(histograms, calibration.method, calibration.percentile, scheme.activationType);
+    const qdq = quantizeQdq(basic, result, scheme);
+    const notes = [
+      `int8 QDQ (${scheme.activationType} activations, int8 per-channel weights${scheme.reduceRange ? ', 7-bit' : ''}): ` +
+        `${qdq.quantizedNodes} nodes quantized, ${qdq.skipped.length} left fp32, ` +
+        `${calibration.method} calibration on ${calibration.samples.length} samples`,
+      ...qdq.skipped.map((s) => `int8: left fp32: ${s.op} '${s.node}': ${s.reason}`),
+    ];
+    return { model: qdq.model, calibration: result, notes, skipped: qdq.skipped };
+  } finally {
+    await rm(temp, { recursive: true, force: true });
   }
 }
 

@@ -5,6 +5,10 @@ import { planCommand, planUsage } from './commands/plan.js';
 import { reportCommand, reportUsage } from './commands/report.js';
 import { benchCommand, benchUsage } from './commands/bench.js';
 import { keysCommand, keysUsage } from './commands/keys.js';
+import { routeCommand, routeUsage } from './commands/route.js';
+import { profilesCommand, profilesUsage } from './commands/profiles.js';
+import { skewCommand, skewUsage } from './commands/skew.js';
+import { driftCommand, driftUsage } from './commands/drift.js';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   build: { run: buildCommand, usage: buildUsage },
@@ -12,6 +16,10 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage
   report: { run: reportCommand, usage: reportUsage },
   bench: { run: benchCommand, usage: benchUsage },
   keys: { run: keysCommand, usage: keysUsage },
+  route: { run: routeCommand, usage: routeUsage },
+  profiles: { run: profilesCommand, usage: profilesUsage },
+  skew: { run: skewCommand, usage: skewUsage },
+  drift: { run: driftCommand, usage: driftUsage },
 };
 
 const help = `kiln ${KILN_VERSION}: compile ONNX models into verified, cached, per-hardware engines

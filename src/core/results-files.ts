@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { InputError } from './errors.js';
-import type { AbResults, BuildResults } from './results.js';
+import type { AbResults, BuildResults, InterferenceRecord } from './results.js';
 
 export interface ResultsSet {
   builds: BuildResults[];
   ab: AbResults[];
+  interference: InterferenceRecord[];
 }
 
 /**
@@ -22,7 +23,7 @@ export async function readResultsFile(file: string): Promise<ResultsSet> {
       { cause: error },
     );
   }
-  const set: ResultsSet = { builds: [], ab: [] };
+  const set: ResultsSet = { builds: [], ab: [], interference: [] };
   const list = Array.isArray(data) ? data : [data];
   list.forEach((entry, i) => {
     const schema = (entry as { schema?: unknown } | null)?.schema;
@@ -30,9 +31,11 @@ export async function readResultsFile(file: string): Promise<ResultsSet> {
       set.builds.push(entry as BuildResults);
     } else if (schema === 'kiln.ab-results/v1' && Array.isArray((entry as AbResults).comparisons)) {
       set.ab.push(entry as AbResults);
+    } else if (schema === 'kiln.interference/v1' && Array.isArray((entry as InterferenceRecord).events)) {
+      set.interference.push(entry as InterferenceRecord);
     } else {
       throw new InputError(
-        `${file}: ${Array.isArray(data) ? `[${i}].` : ''}schema: found ${JSON.stringify(schema)}, expected "kiln.build-results/v1" or "kiln.ab-results/v1" (a file written by kiln build/bench --json)`,
+        `${file}: ${Array.isArray(data) ? `[${i}].` : ''}schema: found ${JSON.stringify(schema)}, expected "kiln.build-results/v1", "kiln.ab-results/v1" or "kiln.interference/v1" (a file written by kiln build/bench --json or kiln-agent run)`,
       );
     }
   });

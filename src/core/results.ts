@@ -134,3 +134,18 @@ export interface AbResults {
   baseRef: string;
   comparisons: LatencyComparison[];
 }
+
+/**
+ * What `kiln-agent run` saw on its leased GPU: foreign compute processes during a build or
+ * benchmark. Dropped into the agent's results spool so `/metrics` counts interference per device.
+ */
+export interface InterferenceRecord {
+  schema: 'kiln.interference/v1';
+  device: string;
+  gpuUuid: string;
+  command: string;
+  attempts: number;
+  /** True when every attempt was interfered (the figures reflect the neighbour). */
+  interfered: boolean;
+  events: Array<{ at: string; pid: number; processName: string; usedMiB?: number }>;
+}

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { TENSOR_DTYPES, type TensorDtype } from './tensor.js';
+
+/**
+ * The preprocessing manifest schema (design.md "Preprocessing manifest"): per model input, what the
+ * model saw in training. Objects are strict, like kiln.yaml's, because a misspelt key (`colourOrder`)
+ * silently ignored is exactly the kind of skew the manifest exists to catch.
+ */
+
+export const LAYOUTS = ['NCHW', 'NHWC', 'NC', 'sequence'] as const;
+export type Layout = (typeof LAYOUTS)[number];
+export const INTERPOLATIONS = ['nearest', 'bilinear', 'bicubic', 'area', 'lanczos'] as const;
+export const STEP_KINDS = ['resize', 'scale', 'normalize', 'tokenize'] as const;
+
+const finite = z.number().refine(Number.isFinite, 'a finite number');
+const positiveInt = z.number().int().positive();
+const perChannel = z.array(finite).min(1);
+
+/**
+ * `scale: 0.00392156862745098` or `scale: 1/255`: YAML reads `1/255` as a string, and people write
+ * the fraction (it is what the training code says), so accept both and keep the number.
+ */
+const scaleFactor = z
+  .union([
+    finite.refine((v) => v !== 0, 'a non-zero number'),
+    z.string().regex(/^\s*\d+(\.\d+)?\s*\/\s*\d+(\.\d+)?\s*$/, 'a non-zero number or a fraction like 1/255'),
+  ])
+  .transform((v) => {
+    if (typeof v === 'number') return v;
+    const [a, b] = v.split('/').map(Number) as [number, number];
+    return a / b;
+  })
+  .refine((v) => Number.isFinite(v) && v !== 0, 'a non-zero number or a fraction like 1/255');
+
+const normalize = z
+  .strictObject({ mean: perChannel, std: perChannel })
+  .refine((n) => n.mean.length === n.std.length, { message: 'mean and std of equal length', path: ['std'] })
+  .refine((n) => n.std.every((s) => s > 0), { message: 'every std > 0', path: ['std'] });
+
+/**
+ * One step, written as a single-key map (`- scale: 1/255`). An object with optional keys plus an
+ * "exactly one" rule gives better one-line errors than a union, whose failure names no branch.
+ */
+const step = z
+  .strictObject({
+    resize: z
+      .strictObject({ height: positiveInt, width: positiveInt, interpolation: z.enum(INTERPOLATIONS) })
+      .optional(),
+    scale: scaleFactor.optional(),
+    normalize: normalize.optional(),
+    tokenize: z.strictObject({ tokenizer: z.string().min(1) }).optional(),
+  })
+  .refine((s) => Object.values(s).filter((v) => v !== undefined).length === 1, {
+    message: `exactly one step key: ${STEP_KINDS.join(', ')}`,
+  });
+
+const input = z
+  .strictObject({
+    dtype: z.enum(TENSOR_DTYPES as unknown as [TensorDtype, ...TensorDtype[]]),
+    layout: z.enum(LAYOUTS),
+    colorOrder: z.enum(['RGB', 'BGR']).optional(),
+    steps: z.array(step).default([]),
+    range: z
+      .strictObject({ min: finite, max: finite })
+      .refine((r) => r.min < r.max, { message: 'min < max', path: ['max'] }),
+    stats: z
+      .strictObject({ mean: perChannel, std: perChannel })
+      .refine((s) => s.mean.length === s.std.length, {
+        message: 'mean and std of equal length',
+        path: ['std'],
+      })
+      .refine((s) => s.std.every((v) => v >= 0), { message: 'every std >= 0', path: ['std'] })
+      .optional(),
+  })
+  .superRefine((value, ctx) => {
+    // Colour order only means something for images; on a token sequence it is a copy-paste error.
+    if (value.colorOrder && value.layout !== 'NCHW' && value.layout !== 'NHWC') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['colorOrder'],
+        input: value.colorOrder,
+        message: 'colorOrder only with layout NCHW or NHWC',
+      });
+    }
+  });
+
+export const manifestSchema = z.strictObject({
+  version: z.literal(1),
+  inputs: z.record(z.string().min(1), input).refine((r) => Object.keys(r).length > 0, 'at least one input'),
+});
+
+export type RawManifest = z.infer<typeof manifestSchema>;
+export type ManifestInput = RawManifest['inputs'][string];
+export type ManifestStep = ManifestInput['steps'][number];
+
+/** The normalize step of an input, if it has one (the last wins, as it would when applied in order). */
+export function normalizeStep(input: ManifestInput): { mean: number[]; std: number[] } | undefined {
+  return input.steps.findLast((s) => s.normalize)?.normalize;
+}
+
+/** The product of an input's scale steps (1 when none): what raw pixels are multiplied by. */
+export function scaleProduct(input: ManifestInput): number {
+  return input.steps.reduce((product, s) => product * (s.scale ?? 1), 1);
+}
+
+/**
+ * How many channels the manifest itself implies (normalize or stats vectors, or 3 for a colour
+ * order); undefined when it says nothing about channels.
+ */
+export function manifestChannels(input: ManifestInput): { count: number; from: string } | undefined {
+  const norm = normalizeStep(input);
+  if (norm) return { count: norm.mean.length, from: 'normalize.mean' };
+  if (input.stats) return { count: input.stats.mean.length, from: 'stats.mean' };
+  if (input.colorOrder) return { count: 3, from: `colorOrder ${input.colorOrder}` };
+  return undefined;
+}

@@ -1,0 +1,27 @@
+/** kiln as a library, for serving code. */
+export {
+  routeShape,
+  profileFit,
+  varyingDims,
+  parseDims,
+  formatDims,
+  formatShapes,
+  isRangedProfile,
+  profileInputs,
+  type Route,
+  type RouteOptions,
+  type RouteProfile,
+  type FixedRouteProfile,
+  type RangedRouteProfile,
+  type Shapes,
+} from './core/shape-routing.js';
+export {
+  suggestProfiles,
+  profilesYaml,
+  parseShapeHistogram,
+  type ShapeCount,
+  type ObservedShape,
+  type Suggestion,
+  type SuggestedBucket,
+  type SuggestOptions,
+} from './core/profile-suggest.js';
