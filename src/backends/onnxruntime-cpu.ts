@@ -1,5 +1,3 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { InputError } from '../core/errors.js';
@@ -10,6 +8,7 @@ import { collectHistograms } from './activation-capture.js';
 import { calibrate } from './calibration.js';
 import { probeCpuIsa } from './cpu-isa.js';
 import { loadOnnxModel, pinInputShapes } from './onnx-model.js';
+import { basicOptimized } from './calibration-graph.js';
 import { pinnedDims } from './profile-dims.js';
 import { DEFAULT_QDQ_OPS, quantizableTensors, quantizeQdq } from './qdq-quantizer.js';
 import type { QdqOptions } from './qdq-quantizer.js';
@@ -119,37 +118,18 @@ async function quantize(pinned: Uint8Array, request: CompileRequest) {
     throw new InputError(`${where}: int8 needs calibration samples (set models[].calibration.data)`);
   }
   const scheme = int8Scheme();
-  const temp = await mkdtemp(path.join(os.tmpdir(), 'kiln-int8-'));
-  try {
-    const basicPath = path.join(temp, 'basic.onnx');
-    try {
-      const session = await ort.InferenceSession.create(pinned, {
-        graphOptimizationLevel: 'basic',
-        optimizedModelFilePath: basicPath,
-        intraOpNumThreads: 1,
-        logSeverityLevel: QUIET,
-      });
-      await session.release();
-    } catch (error) {
-      throw new InputError(`${where}: ONNX Runtime could not optimize it: ${firstLineOf(error)}`, {
-        cause: error,
-      });
-    }
-    const basic = await readFile(basicPath);
-    const names = quantizableTensors(basic, scheme);
-    const histograms = await collectHistograms(basic, names, calibration.samples);
-    const result = calibrate(histograms, calibration.method, calibration.percentile, scheme.activationType);
-    const qdq = quantizeQdq(basic, result, scheme);
-    const notes = [
-      `int8 QDQ (${scheme.activationType} activations, int8 per-channel weights${scheme.reduceRange ? ', 7-bit' : ''}): ` +
-        `${qdq.quantizedNodes} nodes quantized, ${qdq.skipped.length} left fp32, ` +
-        `${calibration.method} calibration on ${calibration.samples.length} samples`,
-      ...qdq.skipped.map((s) => `int8: left fp32: ${s.op} '${s.node}': ${s.reason}`),
-    ];
-    return { model: qdq.model, calibration: result, notes, skipped: qdq.skipped };
-  } finally {
-    await rm(temp, { recursive: true, force: true });
-  }
+  const basic = await basicOptimized(pinned, where);
+  const names = quantizableTensors(basic, scheme);
+  const histograms = await collectHistograms(basic, names, calibration.samples);
+  const result = calibrate(histograms, calibration.method, calibration.percentile, scheme.activationType);
+  const qdq = quantizeQdq(basic, result, scheme);
+  const notes = [
+    `int8 QDQ (${scheme.activationType} activations, int8 per-channel weights${scheme.reduceRange ? ', 7-bit' : ''}): ` +
+      `${qdq.quantizedNodes} nodes quantized, ${qdq.skipped.length} left fp32, ` +
+      `${calibration.method} calibration on ${calibration.samples.length} samples`,
+    ...qdq.skipped.map((s) => `int8: left fp32: ${s.op} '${s.node}': ${s.reason}`),
+  ];
+  return { model: qdq.model, calibration: result, notes, skipped: qdq.skipped };
 }
 
 function sessionOptions(options: SessionOptions): ort.InferenceSession.SessionOptions {

@@ -19,12 +19,18 @@ export const BACKENDS = ['onnxruntime-cpu', 'tensorrt', 'onnxruntime-gpu', 'tvm'
 const fixedProfile = z.strictObject({ name: safeName, shapes });
 const rangedProfile = z.strictObject({ name: safeName, min: shapes, opt: shapes, max: shapes });
 
+const minCosine = z.number().gt(-1).max(1).optional();
 const tolerance = z.strictObject({
   atol: z.number().nonnegative(),
   rtol: z.number().nonnegative(),
+  /** Pass on similarity (cosine >= minCosine) rather than elementwise; the int8 default is 0.98. */
+  minCosine,
   /** Per-output overrides, keyed by output name. */
   outputs: z
-    .record(z.string(), z.strictObject({ atol: z.number().nonnegative(), rtol: z.number().nonnegative() }))
+    .record(
+      z.string(),
+      z.strictObject({ atol: z.number().nonnegative(), rtol: z.number().nonnegative(), minCosine }),
+    )
     .optional(),
 });
 

@@ -28,6 +28,8 @@ export interface TensorComparison {
   infGot: number;
   atol: number;
   rtol: number;
+  /** Set when the output was judged on similarity (int8): pass means cosine >= minCosine. */
+  minCosine?: number;
   pass: boolean;
 }
 

@@ -8,6 +8,12 @@ import type { Precision } from './results.js';
 export interface Tolerance {
   atol: number;
   rtol: number;
+  /**
+   * When set, the output passes on similarity instead: cosine(ref, got) >= minCosine and no NaN or
+   * Inf disagreement. Quantized engines differ elementwise at edges (a detector map pixel may flip by
+   * ~1) while agreeing as a whole, so an elementwise gate would fail every good int8 engine.
+   */
+  minCosine?: number;
 }
 
 const DEFAULTS: Record<Precision, Tolerance> = {
@@ -16,7 +22,7 @@ const DEFAULTS: Record<Precision, Tolerance> = {
   // Half has ~3 decimal digits; 1e-2 covers accumulated rounding through a typical network.
   fp16: { atol: 1e-2, rtol: 1e-2 },
   // Quantisation error is per-tensor-scale sized; a few percent is the usual accuracy budget.
-  int8: { atol: 5e-2, rtol: 5e-2 },
+  int8: { atol: 5e-2, rtol: 5e-2, minCosine: 0.98 },
 };
 
 /** The default tolerance for `precision`; a fresh object, so callers may override fields. */

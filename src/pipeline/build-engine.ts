@@ -6,6 +6,7 @@ import type { EngineResult } from '../core/results.js';
 import type { HostTensor } from '../core/tensor.js';
 import { KILN_VERSION } from '../core/version.js';
 import type { Backend } from '../backends/backend.js';
+import type { CalibrationResult } from '../backends/calibration.js';
 import { benchShapes } from '../backends/profile-dims.js';
 import type { ArtifactRecord } from '../store/artifact.js';
 import type { LocalStore } from '../store/local-store.js';
@@ -77,6 +78,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
     let enginePath: string;
     let compileMs = 0;
     let notes: string[] = [];
+    let activations: CalibrationResult | undefined;
     if (found.status === 'hit') {
       ctx.progress.phase(
         'cache',
@@ -91,10 +93,20 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
         profile: job.profile,
         precision: job.precision,
         outDir: staging.dir,
+        ...(job.calibration
+          ? {
+              calibration: {
+                samples: job.calibration.samples,
+                method: job.calibration.method,
+                percentile: job.calibration.percentile,
+              },
+            }
+          : {}),
       });
       compileMs = clock.now() - started;
       enginePath = path.join(staging.dir, compiled.fileName);
       notes = compiled.notes;
+      activations = compiled.calibration;
       ctx.progress.phase('compile', 'done', compileMs);
     }
 
@@ -179,6 +191,16 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
       latency,
       speedup,
       notes,
+      ...(job.calibration && activations
+        ? {
+            calibration: {
+              dataSha256: job.calibration.dataSha256,
+              method: activations.method,
+              inputs: job.calibration.inputStats,
+              activations: activations.activations,
+            },
+          }
+        : {}),
       createdAt: new Date().toISOString(),
     };
     const stored = await staging.commit(record);

@@ -12,6 +12,7 @@ import {
 } from '../backends/onnx-model.js';
 import { goldenShapes } from '../backends/profile-dims.js';
 import { goldenInputs, type GoldenInputs } from './golden-inputs.js';
+import { manifestRanges, modelManifest, prepareCalibration, type JobCalibration } from './model-inputs.js';
 
 /** One engine to produce: a model × profile × precision for one backend, with its key. */
 export interface EngineJob {
@@ -23,6 +24,8 @@ export interface EngineJob {
   keyInputs: Record<string, unknown>;
   /** Golden inputs, loaded and checked against the model while planning. */
   golden: GoldenInputs;
+  /** int8 only: vetted calibration samples. */
+  calibration?: JobCalibration;
 }
 
 export interface SkippedEngine {
@@ -57,11 +60,12 @@ export async function planEngineJobs(
         for (const bound of ['min', 'opt', 'max'] as const)
           checkProfileShapes(description.inputs, profile[bound], `${where}.${bound}`);
     });
-    const [modelSha256, manifestSha256, calibrationSha256] = await Promise.all([
+    const manifest = await modelManifest(model, description);
+    const [modelSha256, calibrationSha256] = await Promise.all([
       sha256File(model.path),
-      model.manifest ? sha256File(model.manifest) : null,
       model.calibration ? sha256Tree(model.calibration.data) : null,
     ]);
+    const manifestSha256 = manifest?.sha256 ?? null;
     for (const profile of model.profiles) {
       const golden = await goldenInputs({
         ...(model.golden.inputs ? { dir: model.golden.inputs } : {}),
@@ -70,6 +74,7 @@ export async function planEngineJobs(
         inputs: description.inputs,
         samples: model.golden.samples,
         seed: model.golden.seed,
+        ...(manifest ? { ranges: manifestRanges(manifest) } : {}),
       });
       for (const precision of model.precisions) {
         if (!supported.includes(precision)) {
@@ -102,6 +107,17 @@ export async function planEngineJobs(
           key: artifactKey(inputs),
           keyInputs: keyDocument(inputs),
           golden,
+          ...(precision === 'int8' && calibrationSha256
+            ? {
+                calibration: await prepareCalibration(
+                  model,
+                  description,
+                  profile,
+                  manifest,
+                  calibrationSha256,
+                ),
+              }
+            : {}),
         });
       }
     }

@@ -2,7 +2,7 @@ import type { ToleranceConfig } from '../core/config-schema.js';
 import type { GoldenResult, Precision, TensorComparison } from '../core/results.js';
 import type { HostTensor } from '../core/tensor.js';
 import { compareTensors, describeFailure, mergeWorst } from '../core/tensor-compare.js';
-import { defaultTolerance } from '../core/tolerances.js';
+import { defaultTolerance, type Tolerance } from '../core/tolerances.js';
 import type { EngineSession } from '../backends/backend.js';
 import { GateError } from '../core/errors.js';
 
@@ -13,11 +13,31 @@ export interface GoldenRun {
 }
 
 /** The tolerance for one output: per-output override, then the model's, then the precision default. */
-export function toleranceFor(output: string, precision: Precision, config: ToleranceConfig | undefined) {
+export function toleranceFor(
+  output: string,
+  precision: Precision,
+  config: ToleranceConfig | undefined,
+): Tolerance {
   const override = config?.outputs?.[output];
   if (override) return override;
-  if (config) return { atol: config.atol, rtol: config.rtol };
+  if (config)
+    return {
+      atol: config.atol,
+      rtol: config.rtol,
+      ...(config.minCosine === undefined ? {} : { minCosine: config.minCosine }),
+    };
   return defaultTolerance(precision);
+}
+
+/**
+ * compareTensors judges elementwise; a similarity tolerance (int8) re-judges on cosine, keeping the
+ * elementwise figures for the report. Non-finite disagreement fails either way.
+ */
+function judge(output: string, ref: HostTensor, got: HostTensor, tol: Tolerance): TensorComparison {
+  const c = compareTensors(output, ref, got, tol);
+  if (tol.minCosine === undefined) return c;
+  const finite = c.nanRef + c.nanGot === 0 && c.infRef === c.infGot;
+  return { ...c, minCosine: tol.minCosine, pass: finite && c.cosine >= tol.minCosine };
 }
 
 /**
@@ -45,7 +65,7 @@ export async function runGoldenSuite(options: {
           `output '${name}': the engine does not produce it (engine outputs: ${Object.keys(got).join(', ') || 'none'})`,
         );
       }
-      const comparison = compareTensors(
+      const comparison = judge(
         name,
         ref[name]!,
         got[name]!,
@@ -73,5 +93,11 @@ export function summarizeGolden(
   const worst = [...failing].sort(
     (a, b) => b.nanRef + b.nanGot - (a.nanRef + a.nanGot) || b.mismatches / b.total - a.mismatches / a.total,
   )[0];
-  return { pass, source, samples, outputs, ...(worst ? { failure: describeFailure(worst) } : {}) };
+  return { pass, source, samples, outputs, ...(worst ? { failure: failureLine(worst) } : {}) };
+}
+
+function failureLine(c: TensorComparison): string {
+  if (c.minCosine === undefined || c.nanRef + c.nanGot > 0 || c.infRef !== c.infGot)
+    return describeFailure(c);
+  return `output '${c.output}': cosine similarity ${c.cosine.toFixed(4)} below ${c.minCosine} (max abs diff ${c.maxAbsDiff.toExponential(1)} at [${c.worstIndex.join(',')}])`;
 }

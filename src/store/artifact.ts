@@ -1,4 +1,5 @@
 import type { GoldenResult, LatencyStats, Precision } from '../core/results.js';
+import type { TensorStats } from '../core/tensor-stats.js';
 
 /** Where the golden sample tensors of an artifact live, relative to its folder. */
 export interface GoldenSampleFiles {
@@ -30,5 +31,24 @@ export interface ArtifactRecord {
   latency: { engine: LatencyStats; reference?: LatencyStats };
   speedup?: number;
   notes: string[];
+  /**
+   * int8 only: what the engine was calibrated on (data hash, per-input statistics) and the activation
+   * ranges it clips at: the baseline `kiln drift` compares serving traffic with.
+   */
+  calibration?: {
+    dataSha256: string;
+    method: string;
+    inputs: Record<string, TensorStats>;
+    activations: Record<
+      string,
+      {
+        min: number;
+        max: number;
+        scale: number;
+        zeroPoint: number;
+        histogram?: { edges: number[]; counts: number[] };
+      }
+    >;
+  };
   createdAt: string;
 }

@@ -17,7 +17,7 @@ describe('defaultTolerance', () => {
   it('returns the documented defaults as fresh objects', () => {
     expect(defaultTolerance('fp32')).toEqual({ atol: 1e-4, rtol: 1e-3 });
     expect(defaultTolerance('fp16')).toEqual({ atol: 1e-2, rtol: 1e-2 });
-    expect(defaultTolerance('int8')).toEqual({ atol: 5e-2, rtol: 5e-2 });
+    expect(defaultTolerance('int8')).toEqual({ atol: 5e-2, rtol: 5e-2, minCosine: 0.98 });
     defaultTolerance('fp32').atol = 1;
     expect(defaultTolerance('fp32').atol).toBe(1e-4);
   });

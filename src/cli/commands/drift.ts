@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { calibrationGraph } from '../../backends/calibration-graph.js';
 import { captureActivations } from '../../backends/activation-capture.js';
 import { readNpySamples } from '../../core/calibration-data-check.js';
 import {
@@ -83,7 +84,10 @@ export async function driftCommand(argv: string[]): Promise<number> {
     // Streamed: one sample's activations at a time, folded into per-activation counts.
     const totals = new Map<string, ActivationClipping>();
     const feeds = samples.map((s) => s.inputs);
-    for await (const sample of captureActivations(await readFile(modelPath), activationNames, feeds)) {
+    // Activation names belong to the pinned, basic-optimized graph calibration observed (not the raw file).
+    const shapes = Object.fromEntries(Object.entries(feeds[0] ?? {}).map(([name, t]) => [name, t.shape]));
+    const graph = await calibrationGraph(modelPath, shapes);
+    for await (const sample of captureActivations(graph, activationNames, feeds)) {
       for (const name of activationNames) {
         const one = clippingShare(name, calibration.activations![name]!, [sample[name]!]);
         const sum = totals.get(name);

@@ -1,0 +1,71 @@
+import type { ModelConfig } from '../core/config-schema.js';
+import {
+  assertCalibrationData,
+  checkCalibrationData,
+  loadCalibrationSamples,
+} from '../core/calibration-data-check.js';
+import { checkManifestAgainstModel, loadManifest, type Manifest } from '../core/manifest-load.js';
+import type { TensorStats } from '../core/tensor-stats.js';
+import type { HostTensor } from '../core/tensor.js';
+import type { EngineProfile } from '../backends/backend.js';
+import type { ModelDescription } from '../backends/onnx-model.js';
+import { benchShapes } from '../backends/profile-dims.js';
+import type { ValueRange } from './golden-inputs.js';
+
+/** Calibration for one int8 engine: checked samples, how to calibrate, and what they looked like. */
+export interface JobCalibration {
+  samples: Array<Record<string, HostTensor>>;
+  method: 'minmax' | 'percentile' | 'entropy';
+  percentile: number;
+  dataSha256: string;
+  /** Per-input statistics stored in artifact.json, the baseline `kiln drift` compares serving data to. */
+  inputStats: Record<string, TensorStats>;
+}
+
+/** The model's preprocessing manifest, checked against its declared inputs; undefined without one. */
+export async function modelManifest(
+  model: ModelConfig,
+  description: ModelDescription,
+): Promise<Manifest | undefined> {
+  if (!model.manifest) return undefined;
+  const manifest = await loadManifest(model.manifest);
+  checkManifestAgainstModel(manifest, description);
+  return manifest;
+}
+
+/** Value ranges the manifest records per input: synthetic golden inputs are drawn inside them. */
+export function manifestRanges(manifest: Manifest | undefined): Record<string, ValueRange> | undefined {
+  if (!manifest) return undefined;
+  return Object.fromEntries(
+    Object.entries(manifest.inputs).flatMap(([name, input]) => (input.range ? [[name, input.range]] : [])),
+  );
+}
+
+/**
+ * Loads and vets the calibration data of an int8 engine at the profile's bench shape (fixed, or a
+ * range's opt). Noise, constants, too few samples or a range far from the manifest's are refused
+ * in one line before any compile: an engine calibrated on them would be silently wrong.
+ */
+export async function prepareCalibration(
+  model: ModelConfig,
+  description: ModelDescription,
+  profile: EngineProfile,
+  manifest: Manifest | undefined,
+  dataSha256: string,
+): Promise<JobCalibration> {
+  const calibration = model.calibration!;
+  const { samples } = await loadCalibrationSamples(
+    calibration.data,
+    description.inputs,
+    benchShapes(profile),
+  );
+  const report = checkCalibrationData(samples, manifest, description.inputs);
+  assertCalibrationData(report, calibration.data);
+  return {
+    samples,
+    method: calibration.method,
+    percentile: calibration.percentile,
+    dataSha256,
+    inputStats: report.stats,
+  };
+}
