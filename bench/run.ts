@@ -16,6 +16,7 @@ import { silentProgress } from '../src/pipeline/progress.js';
 import { systemClock } from '../src/pipeline/clock.js';
 import { interleaved, line, median } from './measure.js';
 import { regressionRates } from './regression-rates.js';
+import { int8Figures } from './int8.js';
 
 const root = process.cwd();
 const models = path.join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets');
@@ -177,6 +178,8 @@ async function main(): Promise<void> {
         `${hitMs.toFixed(0)} ms vs ${(coldMs / 1000).toFixed(1)} s`,
       ),
     );
+    progress('int8 vs fp32 engines (QDQ, percentile calibration on synthetic text images)');
+    for (const text of await int8Figures()) log(text);
     progress('latency regression detector on simulated noisy-runner A/B data');
     for (const text of await regressionRates()) log(text);
   } finally {

@@ -1,14 +1,14 @@
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { InputError } from '../core/errors.js';
+import { firstLine, InputError } from '../core/errors.js';
 import type { Precision } from '../core/results.js';
-import type { HostTensor } from '../core/tensor.js';
 import type { Backend, CompiledEngine, CompileRequest, EngineSession, SessionOptions } from './backend.js';
 import { collectHistograms } from './activation-capture.js';
 import { calibrate } from './calibration.js';
 import { probeCpuIsa } from './cpu-isa.js';
 import { loadOnnxModel, pinInputShapes } from './onnx-model.js';
 import { basicOptimized } from './calibration-graph.js';
+import { wrapOrtSession } from './ort-session.js';
 import { pinnedDims } from './profile-dims.js';
 import { DEFAULT_QDQ_OPS, quantizableTensors, quantizeQdq } from './qdq-quantizer.js';
 import type { QdqOptions } from './qdq-quantizer.js';
@@ -64,7 +64,7 @@ export class OnnxRuntimeCpuBackend implements Backend {
       });
     } catch (error) {
       throw new InputError(
-        `${request.modelPath}: ONNX Runtime could not compile profile '${request.profile.name}': ${firstLineOf(error)}`,
+        `${request.modelPath}: ONNX Runtime could not compile profile '${request.profile.name}': ${firstLine(error)}`,
         { cause: error },
       );
     }
@@ -149,37 +149,7 @@ async function openSession(
   try {
     session = await ort.InferenceSession.create(file, options);
   } catch (error) {
-    throw new InputError(`${file}: ONNX Runtime could not load it: ${firstLineOf(error)}`, { cause: error });
+    throw new InputError(`${file}: ONNX Runtime could not load it: ${firstLine(error)}`, { cause: error });
   }
-  const toOrt = (inputs: Record<string, HostTensor>) =>
-    Object.fromEntries(
-      Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.shape)]),
-    );
-  return {
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
-    async run(inputs) {
-      let outputs: ort.InferenceSession.OnnxValueMapType;
-      try {
-        outputs = await session.run(toOrt(inputs));
-      } catch (error) {
-        throw new InputError(`${file}: run failed: ${firstLineOf(error)}`, { cause: error });
-      }
-      return Object.fromEntries(
-        Object.entries(outputs).map(([name, value]) => {
-          const tensor = value as ort.Tensor;
-          return [name, { dtype: tensor.type, shape: [...tensor.dims], data: tensor.data } as HostTensor];
-        }),
-      );
-    },
-    bind(inputs) {
-      const feeds = toOrt(inputs);
-      return () => session.run(feeds);
-    },
-    release: () => session.release(),
-  };
-}
-
-function firstLineOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n', 1)[0] ?? '';
+  return wrapOrtSession(file, session);
 }

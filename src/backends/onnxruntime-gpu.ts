@@ -10,10 +10,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import { wrapOrtSession } from './ort-session.js';
 import onnxProto from 'onnx-proto';
 import { firstLine, InputError } from '../core/errors.js';
 import type { Precision } from '../core/results.js';
-import type { HostTensor } from '../core/tensor.js';
 import type { Backend, CompiledEngine, CompileRequest, EngineSession, SessionOptions } from './backend.js';
 import { loadOnnxModel, pinInputShapes } from './onnx-model.js';
 import { OnnxRuntimeCpuBackend } from './onnxruntime-cpu.js';
@@ -231,32 +231,6 @@ export class OnnxRuntimeGpuBackend implements Backend {
   }
 
   private wrap(file: string, session: ort.InferenceSession): EngineSession {
-    const toOrt = (inputs: Parameters<EngineSession['run']>[0]) =>
-      Object.fromEntries(
-        Object.entries(inputs).map(([n, t]) => [n, new ort.Tensor(t.dtype, t.data, t.shape)]),
-      );
-    return {
-      inputNames: session.inputNames,
-      outputNames: session.outputNames,
-      async run(inputs) {
-        let outputs: ort.InferenceSession.OnnxValueMapType;
-        try {
-          outputs = await session.run(toOrt(inputs));
-        } catch (error) {
-          throw new InputError(`${file}: run failed: ${firstLine(error)}`, { cause: error });
-        }
-        return Object.fromEntries(
-          Object.entries(outputs).map(([name, value]) => {
-            const t = value as ort.Tensor;
-            return [name, { dtype: t.type, shape: [...t.dims], data: t.data } as HostTensor];
-          }),
-        );
-      },
-      bind(inputs) {
-        const feeds = toOrt(inputs);
-        return () => session.run(feeds);
-      },
-      release: () => session.release(),
-    };
+    return wrapOrtSession(file, session);
   }
 }

@@ -1,0 +1,41 @@
+import ort from 'onnxruntime-node';
+import { firstLine, InputError } from '../core/errors.js';
+import type { HostTensor } from '../core/tensor.js';
+import type { EngineSession } from './backend.js';
+
+/** ORT tensors for host tensors: same dtype names and typed arrays, so no copy. */
+export function toOrtFeeds(inputs: Record<string, HostTensor>): Record<string, ort.Tensor> {
+  return Object.fromEntries(
+    Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.shape)]),
+  );
+}
+
+/**
+ * An ONNX Runtime session (any execution provider) as an EngineSession; `file` names the model in
+ * one-line run errors.
+ */
+export function wrapOrtSession(file: string, session: ort.InferenceSession): EngineSession {
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    async run(inputs) {
+      let outputs: ort.InferenceSession.OnnxValueMapType;
+      try {
+        outputs = await session.run(toOrtFeeds(inputs));
+      } catch (error) {
+        throw new InputError(`${file}: run failed: ${firstLine(error)}`, { cause: error });
+      }
+      return Object.fromEntries(
+        Object.entries(outputs).map(([name, value]) => {
+          const tensor = value as ort.Tensor;
+          return [name, { dtype: tensor.type, shape: [...tensor.dims], data: tensor.data } as HostTensor];
+        }),
+      );
+    },
+    bind(inputs) {
+      const feeds = toOrtFeeds(inputs);
+      return () => session.run(feeds);
+    },
+    release: () => session.release(),
+  };
+}
