@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BenchConfig } from '../core/config-schema.js';
 import { sha256File } from '../core/hashing.js';
@@ -9,6 +9,7 @@ import type { Backend } from '../backends/backend.js';
 import type { CalibrationResult } from '../backends/calibration.js';
 import { benchShapes } from '../backends/profile-dims.js';
 import type { ArtifactRecord } from '../store/artifact.js';
+import type { HostCache } from '../store/host-cache.js';
 import type { LocalStore } from '../store/local-store.js';
 import { systemClock, type Clock } from './clock.js';
 import type { EngineJob } from './engine-jobs.js';
@@ -26,6 +27,8 @@ export interface BuildEngineContext {
   goldenGateFails: boolean;
   progress: Progress;
   clock?: Clock;
+  /** Engines shared by the jobs on this host (`--host-cache`): consulted on a miss, filled after a build. */
+  hostCache?: HostCache;
 }
 
 /**
@@ -51,7 +54,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
     key: job.key,
   };
 
-  const found = await ctx.store.lookup(job.model.name, job.key);
+  const found = await lookupWithHostCache(job, ctx);
   if (found.status === 'corrupt')
     ctx.progress.warn(
       `${job.model.name}/${job.key.slice(0, 12)}: cache entry refused (${found.reason}); rebuilding`,
@@ -204,6 +207,11 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
       createdAt: new Date().toISOString(),
     };
     const stored = await staging.commit(record);
+    if (ctx.hostCache) {
+      const put = await ctx.hostCache.put(job.key, stored.dir);
+      if (put.status === 'too-large')
+        ctx.progress.warn(`${job.model.name}/${job.key.slice(0, 12)} is larger than the host cache`);
+    }
     return {
       ...base,
       cache: 'miss',
@@ -216,6 +224,23 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
   } finally {
     await staging.discard();
   }
+}
+
+/**
+ * The local store first; on a miss, the host cache (sha256-verified as it is copied in, placed by
+ * rename), then the store again so the usual verification applies to what came from the host.
+ */
+async function lookupWithHostCache(job: EngineJob, ctx: BuildEngineContext) {
+  const found = await ctx.store.lookup(job.model.name, job.key);
+  if (found.status !== 'miss' || !ctx.hostCache) return found;
+  const dir = ctx.store.artifactDir(job.model.name, job.key);
+  await mkdir(path.dirname(dir), { recursive: true });
+  const cached = await ctx.hostCache.get(job.key, dir);
+  if (cached.status === 'corrupt')
+    ctx.progress.warn(`host cache entry ${job.key.slice(0, 12)} refused (${cached.reason})`);
+  if (cached.status !== 'hit') return found;
+  ctx.progress.phase('cache', `restored ${job.key.slice(0, 12)} from the host cache`);
+  return ctx.store.lookup(job.model.name, job.key);
 }
 
 function stripGolden(golden: ArtifactRecord['golden']): EngineResult['golden'] {

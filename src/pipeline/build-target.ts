@@ -3,6 +3,7 @@ import type { TargetConfig } from '../core/config-schema.js';
 import type { BuildResults, EngineResult } from '../core/results.js';
 import { KILN_VERSION } from '../core/version.js';
 import type { Backend } from '../backends/backend.js';
+import type { HostCache } from '../store/host-cache.js';
 import { LocalStore } from '../store/local-store.js';
 import { buildEngine } from './build-engine.js';
 import type { Clock } from './clock.js';
@@ -19,6 +20,7 @@ export interface BuildTargetOptions {
   storeDir?: string;
   progress: Progress;
   clock?: Clock;
+  hostCache?: HostCache;
 }
 
 /** Build results plus engines the backend cannot produce here. */
@@ -59,6 +61,7 @@ export async function buildTarget(options: BuildTargetOptions): Promise<TargetBu
           goldenGateFails: config.gates.golden === 'fail',
           progress,
           ...(options.clock ? { clock: options.clock } : {}),
+          ...(options.hostCache ? { hostCache: options.hostCache } : {}),
         }),
       );
     }

@@ -5,10 +5,11 @@ import { buildTarget, type TargetBuild } from '../../pipeline/build-target.js';
 import { streamProgress } from '../../pipeline/progress.js';
 import { parseCommandArgs, commonOptions } from '../args.js';
 import { writeJsonAtomic } from '../write-json.js';
+import { HostCache } from '../../store/host-cache.js';
 import { pickTargets } from './targets.js';
 
 export const buildUsage =
-  'kiln build [--config kiln.yaml] [--target T] [--model M]... [--store DIR] [--json FILE] [--threads N]';
+  'kiln build [--config kiln.yaml] [--target T] [--model M]... [--store DIR] [--json FILE] [--threads N] [--host-cache DIR]';
 
 /**
  * `kiln build`: every model × profile × precision for the chosen targets (default: those this host
@@ -23,6 +24,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
     store: { type: 'string' },
     json: { type: 'string' },
     threads: { type: 'string' },
+    'host-cache': { type: 'string' },
   });
   const config = await loadConfig(values.config);
   if (values.threads !== undefined) config.bench.threads = parseThreads(values.threads);
@@ -36,6 +38,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
   }
   const targets = pickTargets(config, values.target, values.config);
   const progress = streamProgress((line) => process.stderr.write(`${line}\n`));
+  const hostCache = hostCacheOption(values['host-cache']);
   const results: TargetBuild[] = [];
   for (const target of targets) {
     const backend = createBackend(
@@ -44,6 +47,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
     );
     results.push(
       await buildTarget({
+        ...hostCache,
         config,
         target,
         backend,
@@ -72,4 +76,19 @@ function parseThreads(text: string): number {
     throw new InputError(`--threads ${text}: expected a whole number of threads from 1 to 1024`);
   }
   return n;
+}
+
+/**
+ * The host's shared engine cache: `--host-cache DIR` or KILN_HOST_CACHE, capped at
+ * KILN_HOST_CACHE_MAX_GB (default 50) with least-recently-used eviction.
+ */
+function hostCacheOption(flag: string | undefined): { hostCache?: HostCache } {
+  const dir = flag ?? process.env.KILN_HOST_CACHE;
+  if (!dir) return {};
+  const gb = Number(process.env.KILN_HOST_CACHE_MAX_GB ?? '50');
+  if (!(gb > 0))
+    throw new InputError(
+      `KILN_HOST_CACHE_MAX_GB=${process.env.KILN_HOST_CACHE_MAX_GB}: expected a size in GB > 0`,
+    );
+  return { hostCache: new HostCache(dir, { maxBytes: gb * 1024 ** 3 }) };
 }

@@ -6,12 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HostCache } from '../../runner-agent/src/host-cache.js';
+import { HostCache } from '../../src/store/host-cache.js';
 import { InputError } from '../../src/core/errors.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The compiled cache (test/global-setup.ts builds it), for the child processes. */
-const COMPILED = pathToFileURL(path.join(root, 'build', 'runner-agent', 'src', 'host-cache.js')).href;
+const COMPILED = pathToFileURL(path.join(root, 'build', 'src', 'store', 'host-cache.js')).href;
 
 let tmp: string;
 let cacheDir: string;

@@ -4,10 +4,10 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { firstLine, InputError } from '../../src/core/errors.js';
-import { acquireFileLock, isAlive } from '../../src/core/file-lock.js';
-import { listFiles } from '../../src/core/hashing.js';
-import type { ArtifactRecord } from '../../src/store/artifact.js';
+import { firstLine, InputError } from '../core/errors.js';
+import { acquireFileLock, isAlive } from '../core/file-lock.js';
+import { listFiles } from '../core/hashing.js';
+import type { ArtifactRecord } from './artifact.js';
 
 /** One cached artifact: its size, when it was last used (a counter, not a clock) and its files' hashes. */
 interface IndexEntry {
