@@ -12,6 +12,8 @@ import { wrapOrtSession } from './ort-session.js';
 import { pinnedDims } from './profile-dims.js';
 import { DEFAULT_QDQ_OPS, quantizableTensors, quantizeQdq } from './qdq-quantizer.js';
 import type { QdqOptions } from './qdq-quantizer.js';
+import { chooseFp32Nodes, DEFAULT_MIXED_PRECISION } from './quant-sensitivity.js';
+import type { MixedPrecisionPolicy } from './quant-sensitivity.js';
 
 /** ORT's own warning level: its NCHWc notice is expected here and recorded as an engine note instead. */
 const QUIET = 3;
@@ -93,7 +95,15 @@ export class OnnxRuntimeCpuBackend implements Backend {
  * symmetric per-channel weights. Without VNNI, MLAS's u8s8 dot products can saturate, so weights
  * then use 7 bits (onnxruntime's `reduce_range`).
  */
-function int8Scheme(): Required<QdqOptions> & { format: 'qdq'; weights: string; version: number } {
+function int8Scheme(): QdqOptions & {
+  format: 'qdq';
+  activationType: 'uint8';
+  weights: string;
+  reduceRange: boolean;
+  consumerRanges: boolean;
+  mixedPrecision: Required<MixedPrecisionPolicy>;
+  version: number;
+} {
   const isa = probeCpuIsa();
   const vnni = isa.arch !== 'x64' || isa.features.some((f) => f.includes('vnni') || f.startsWith('amx'));
   return {
@@ -102,7 +112,11 @@ function int8Scheme(): Required<QdqOptions> & { format: 'qdq'; weights: string; 
     weights: 'int8-symmetric-per-channel',
     reduceRange: !vnni,
     ops: DEFAULT_QDQ_OPS,
-    version: 1,
+    // Relu/Clip/HardSigmoid/HardSwish inputs quantized over the range their consumers resolve.
+    consumerRanges: true,
+    // Most sensitive nodes left fp32 while the outputs' SQNR on calibration samples is below target.
+    mixedPrecision: DEFAULT_MIXED_PRECISION,
+    version: 2,
   };
 }
 
@@ -122,11 +136,18 @@ async function quantize(pinned: Uint8Array, request: CompileRequest) {
   const names = quantizableTensors(basic, scheme);
   const histograms = await collectHistograms(basic, names, calibration.samples);
   const result = calibrate(histograms, calibration.method, calibration.percentile, scheme.activationType);
-  const qdq = quantizeQdq(basic, result, scheme);
+  const mixed = await chooseFp32Nodes(basic, result, calibration.samples, scheme, scheme.mixedPrecision);
+  const qdq = quantizeQdq(basic, result, { ...scheme, keepFp32: mixed.keepFp32 });
+  const sqnr = (db: number) => (Number.isFinite(db) ? `${db.toFixed(1)} dB` : String(db));
   const notes = [
     `int8 QDQ (${scheme.activationType} activations, int8 per-channel weights${scheme.reduceRange ? ', 7-bit' : ''}): ` +
       `${qdq.quantizedNodes} nodes quantized, ${qdq.skipped.length} left fp32, ` +
-      `${calibration.method} calibration on ${calibration.samples.length} samples`,
+      `${calibration.method} calibration on ${calibration.samples.length} samples; ` +
+      `output SQNR vs fp32 on calibration samples ${sqnr(mixed.initialSqnrDb)} all-int8` +
+      (mixed.keepFp32.length > 0
+        ? `, ${sqnr(mixed.finalSqnrDb)} with ${mixed.keepFp32.length} sensitive nodes left fp32`
+        : '') +
+      ` (target ${scheme.mixedPrecision.targetSqnrDb} dB)`,
     ...qdq.skipped.map((s) => `int8: left fp32: ${s.op} '${s.node}': ${s.reason}`),
   ];
   return { model: qdq.model, calibration: result, notes, skipped: qdq.skipped };

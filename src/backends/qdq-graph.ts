@@ -211,3 +211,92 @@ export function upgradeToOpset13(graph: Onnx.IGraphProto, from: number): string 
   graph.initializer = initializers;
   return undefined;
 }
+
+/** A closed interval; either end may be infinite. */
+export interface Interval {
+  lo: number;
+  hi: number;
+}
+
+/** Scalar value of a float constant (an initializer holding one element), or undefined. */
+function scalarOf(initializers: ReadonlyMap<string, Onnx.ITensorProto>, name: string): number | undefined {
+  const t = initializers.get(name);
+  if (!t || t.dataType !== DT.FLOAT || (t.dims ?? []).reduce((a, b) => a * Number(b), 1) !== 1)
+    return undefined;
+  if (t.rawData && t.rawData.length === 4)
+    return new DataView(Uint8Array.from(t.rawData).buffer).getFloat32(0, true);
+  return t.floatData?.[0];
+}
+
+/**
+ * For each tensor whose every consumer saturates (its output stops changing outside some interval),
+ * the hull of those intervals: clamping the tensor to it changes nothing downstream, so quantizing it
+ * over that interval only (as onnxruntime does when it folds Relu/Clip into the producer's output
+ * range) spends no int8 levels on values the consumers flatten anyway. Recognized consumers: Relu,
+ * Clip with constant bounds, HardSigmoid, HardSwish, and HardSwish spelled out as
+ * `Mul(t, Clip(Add(t, c), 0, b))` (exporters that predate the op, e.g. Paddle's).
+ */
+export function saturationIntervals(graph: Onnx.IGraphProto): Map<string, Interval> {
+  const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const consumers = new Map<string, Node[]>();
+  for (const node of graph.node ?? [])
+    for (const input of new Set(node.input ?? [])) {
+      if (input) consumers.set(input, [...(consumers.get(input) ?? []), node]);
+    }
+  const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  const clipBounds = (node: Node): Interval | undefined => {
+    if (node.opType !== 'Clip' || (node.domain ?? '') !== '') return undefined;
+    const inputs = node.input ?? [];
+    const lo = inputs[1] ? scalarOf(initializers, inputs[1]) : (attr(node, 'min')?.f ?? -Infinity);
+    const hi = inputs[2] ? scalarOf(initializers, inputs[2]) : (attr(node, 'max')?.f ?? Infinity);
+    return lo === undefined || hi === undefined ? undefined : { lo, hi };
+  };
+  // Add(t, c) whose only use is a Clip: t saturates where t + c does.
+  const addClip = (node: Node, t: string): { interval: Interval; clip: Node } | undefined => {
+    if (node.opType !== 'Add' || (node.domain ?? '') !== '' || outputs.has(node.output?.[0] ?? '')) return;
+    const [a, b] = node.input ?? [];
+    const other = a === t ? b : b === t ? a : undefined;
+    const c = other === undefined || other === t ? undefined : scalarOf(initializers, other);
+    const uses = consumers.get(node.output?.[0] ?? '') ?? [];
+    const clip = uses.length === 1 ? uses[0] : undefined;
+    const bounds = clip && clipBounds(clip);
+    if (c === undefined || !clip || !bounds || outputs.has(clip.output?.[0] ?? '')) return undefined;
+    return { interval: { lo: bounds.lo - c, hi: bounds.hi - c }, clip };
+  };
+  const intervals = new Map<string, Interval>();
+  for (const [t, uses] of consumers) {
+    if (outputs.has(t) || initializers.has(t)) continue;
+    const clips = new Map<string, Interval>();
+    for (const use of uses) {
+      const chain = addClip(use, t);
+      const bounds = chain && clipBounds(chain.clip);
+      if (chain && bounds?.lo === 0) clips.set(chain.clip.output?.[0] ?? '', chain.interval);
+    }
+    let hull: Interval | undefined;
+    for (const use of uses) {
+      let own: Interval | undefined;
+      if ((use.domain ?? '') !== '') own = undefined;
+      else if (use.opType === 'Relu') own = { lo: 0, hi: Infinity };
+      else if (use.opType === 'Clip') own = clipBounds(use);
+      else if (use.opType === 'HardSwish') own = { lo: -3, hi: Infinity };
+      else if (use.opType === 'HardSigmoid') {
+        const alpha = attr(use, 'alpha')?.f ?? 0.2;
+        const beta = attr(use, 'beta')?.f ?? 0.5;
+        own = alpha > 0 ? { lo: -beta / alpha, hi: (1 - beta) / alpha } : undefined;
+      } else if (use.opType === 'Add') own = addClip(use, t)?.interval;
+      else if (use.opType === 'Mul' && use.input?.length === 2) {
+        // t · Clip(t + c, 0, b) is 0 wherever t + c <= 0.
+        const other = use.input[0] === t ? use.input[1] : use.input[0];
+        const chain = other === undefined ? undefined : clips.get(other);
+        own = chain ? { lo: chain.lo, hi: Infinity } : undefined;
+      }
+      if (!own) {
+        hull = undefined;
+        break;
+      }
+      hull = hull ? { lo: Math.min(hull.lo, own.lo), hi: Math.max(hull.hi, own.hi) } : own;
+    }
+    if (hull && (hull.lo > -Infinity || hull.hi < Infinity)) intervals.set(t, hull);
+  }
+  return intervals;
+}

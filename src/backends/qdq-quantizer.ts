@@ -13,8 +13,9 @@
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { quantizationParams } from './calibration.js';
 import type { ActivationType, CalibrationResult } from './calibration.js';
-import { elemTypes, nodeName, upgradeToOpset13 } from './qdq-graph.js';
+import { elemTypes, nodeName, saturationIntervals, upgradeToOpset13 } from './qdq-graph.js';
 
 const { onnx } = onnxProto;
 const DT = onnx.TensorProto.DataType;
@@ -33,11 +34,20 @@ export interface QdqOptions {
   reduceRange?: boolean;
   /** Op types to quantize; default {@link DEFAULT_QDQ_OPS}. */
   ops?: readonly string[];
+  /**
+   * Quantize a tensor whose consumers all saturate (Relu, Clip, HardSigmoid, HardSwish) over the
+   * part of its calibrated range they can tell apart only (default true): finer steps, same result.
+   */
+  consumerRanges?: boolean;
+  /** Nodes (by name) to leave in fp32 whatever their op, each with the reason reported in `skipped`. */
+  keepFp32?: readonly SkippedNode[];
 }
 
 export interface QdqResult {
   model: Uint8Array;
   quantizedNodes: number;
+  /** The nodes quantized, in graph order. */
+  quantized: { node: string; op: string }[];
   skipped: SkippedNode[];
   /** Default-domain opset of the result (13 when per-channel weights needed an upgrade). */
   opset: number;
@@ -98,7 +108,12 @@ export function floatValues(tensor: Tensor): Float32Array | undefined {
 
 const dimsOf = (tensor: Tensor) => (tensor.dims ?? []).map(Number);
 
-function planNodes(graph: Graph, ops: ReadonlySet<string>): { plans: Plan[]; skipped: SkippedNode[] } {
+function planNodes(
+  graph: Graph,
+  ops: ReadonlySet<string>,
+  keepFp32: readonly SkippedNode[] = [],
+): { plans: Plan[]; skipped: SkippedNode[] } {
+  const kept = new Map(keepFp32.map((k) => [k.node, k.reason]));
   const weights = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const types = elemTypes(graph);
   const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
@@ -111,7 +126,9 @@ function planNodes(graph: Graph, ops: ReadonlySet<string>): { plans: Plan[]; ski
     const out = node.output?.[0] ?? '';
     const skip = (reason: string) => skipped.push({ node: nodeName(node), op, reason });
     if ((node.domain ?? '') !== '') continue;
-    if (WEIGHTED.has(op) && ops.has(op)) {
+    const keep = kept.get(nodeName(node));
+    if (keep !== undefined && (WEIGHTED.has(op) || ACTIVATION_OPS.has(op)) && ops.has(op)) skip(keep);
+    else if (WEIGHTED.has(op) && ops.has(op)) {
       const x = inputs[0] ?? '';
       const w = weights.get(inputs[1] ?? '');
       if (!isActivation(x)) skip(`input '${x}' is not a float activation`);
@@ -159,7 +176,7 @@ function planNodes(graph: Graph, ops: ReadonlySet<string>): { plans: Plan[]; ski
  */
 export function quantizableTensors(model: Onnx.IModelProto | Uint8Array, options: QdqOptions = {}): string[] {
   const graph = prepareModel(model).graph as Graph;
-  const { plans } = planNodes(graph, new Set(options.ops ?? DEFAULT_QDQ_OPS));
+  const { plans } = planNodes(graph, new Set(options.ops ?? DEFAULT_QDQ_OPS), options.keepFp32);
   return [...new Set(plans.flatMap((plan) => plan.activations))];
 }
 
@@ -185,11 +202,16 @@ export function quantizeQdq(
     };
   }
   const model = onnx.ModelProto.encode(prepareModel(source)).finish();
-  const plans = planNodes(prepareModel(source).graph as Graph, new Set(options.ops ?? DEFAULT_QDQ_OPS));
+  const plans = planNodes(
+    prepareModel(source).graph as Graph,
+    new Set(options.ops ?? DEFAULT_QDQ_OPS),
+    options.keepFp32,
+  );
   const all = plans.plans.map((p) => ({ node: nodeName(p.node), op: p.node.opType ?? '', reason: why }));
   return {
     model,
     quantizedNodes: 0,
+    quantized: [],
     skipped: [...plans.skipped, ...all],
     opset: first.result.opset,
     perChannel: false,
@@ -206,7 +228,7 @@ function build(
   const graph = model.graph as Graph;
   const type = options.activationType ?? 'uint8';
   const qmax = options.reduceRange ? 63 : 127;
-  const { plans, skipped } = planNodes(graph, new Set(options.ops ?? DEFAULT_QDQ_OPS));
+  const { plans, skipped } = planNodes(graph, new Set(options.ops ?? DEFAULT_QDQ_OPS), options.keepFp32);
   const weights = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const names = new Set([...weights.keys(), ...(graph.node ?? []).flatMap((n) => [...(n.output ?? [])])]);
   const unique = (base: string) => {
@@ -244,10 +266,11 @@ function build(
     });
     return false;
   });
+  const params = activationParams(graph, calibration, type, options.consumerRanges ?? true);
   const rename = new Map<string, string>();
   const pairs = new Map<string, Node[]>();
   for (const name of new Set(accepted.flatMap((plan) => plan.activations))) {
-    const { scale, zeroPoint } = calibration.activations[name] as { scale: number; zeroPoint: number };
+    const { scale, zeroPoint } = params(name);
     const s = constant(`${name}_scale`, DT.FLOAT, [], new Float32Array([scale]));
     const z = constant(
       `${name}_zero_point`,
@@ -290,7 +313,7 @@ function build(
     }
     if (plan.bias !== undefined && weightScales) {
       const b = weights.get(inputs[plan.bias] ?? '') as Tensor;
-      const xScale = (calibration.activations[inputs[0] ?? ''] as { scale: number }).scale;
+      const xScale = params(inputs[0] ?? '').scale;
       const values = floatValues(b) as Float32Array;
       const scales = Float32Array.from(
         values,
@@ -369,11 +392,39 @@ function build(
   const result = {
     model: onnx.ModelProto.encode(model).finish(),
     quantizedNodes: accepted.length,
+    quantized: accepted.map((p) => ({ node: nodeName(p.node), op: p.node.opType ?? '' })),
     skipped,
     opset,
     perChannel,
   };
   return upgradeProblem === undefined ? { result } : { result, upgradeProblem };
+}
+
+/**
+ * Scale and zero point of each calibrated activation, over its calibrated range narrowed to where
+ * its consumers still tell values apart ({@link saturationIntervals}), when `narrow`.
+ */
+function activationParams(
+  graph: Graph,
+  calibration: CalibrationResult,
+  type: ActivationType,
+  narrow: boolean,
+): (name: string) => { scale: number; zeroPoint: number } {
+  const intervals = narrow ? saturationIntervals(graph) : new Map<string, { lo: number; hi: number }>();
+  return (name) => {
+    const calibrated = calibration.activations[name] as {
+      min: number;
+      max: number;
+      scale: number;
+      zeroPoint: number;
+    };
+    const interval = intervals.get(name);
+    if (!interval) return calibrated;
+    const min = Math.max(calibrated.min, interval.lo);
+    const max = Math.min(calibrated.max, interval.hi);
+    if (min === calibrated.min && max === calibrated.max) return calibrated;
+    return quantizationParams(Math.min(min, max), Math.max(min, max), type);
+  };
 }
 
 function clamp(v: number, lo: number, hi: number): number {

@@ -28,7 +28,13 @@ describe('int8 on the real PP-OCR models', () => {
     });
     expect(backend.compileOptions('int8')).toMatchObject({
       precision: 'int8',
-      quantization: { format: 'qdq', activationType: 'uint8', weights: 'int8-symmetric-per-channel' },
+      quantization: {
+        format: 'qdq',
+        activationType: 'uint8',
+        weights: 'int8-symmetric-per-channel',
+        consumerRanges: true,
+        version: 2,
+      },
     });
     expect(backend.supportedPrecisions()).toEqual(['fp32', 'int8']);
   });
@@ -58,8 +64,8 @@ describe('int8 on the real PP-OCR models', () => {
     }
     await Promise.all([fp32.release(), int8.release()]);
     console.log(`int8 vs fp32 top-1 agreement, PP-OCR cls: ${agree}/${count}`);
-    // Measured 90/100 on these synthetic glyph images (goal on real data: >= 99%, see report).
-    expect(agree / count).toBeGreaterThanOrEqual(0.85);
+    // Measured 97/100 on these synthetic glyph images with consumer-aware ranges (90 without).
+    expect(agree / count).toBeGreaterThanOrEqual(0.94);
     // The engine really runs int8 kernels: ORT format keeps op type names as strings.
     const engine = (await readFile(int8Path)).toString('latin1');
     expect(engine).toContain('QLinearConv');

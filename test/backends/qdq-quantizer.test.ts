@@ -236,3 +236,28 @@ describe('quantizeWeight', () => {
     expect(Array.from(quantizeWeight(new Float32Array(4), [2, 2], 1).scales)).toEqual([1, 1]);
   });
 });
+
+describe('saturationIntervals', () => {
+  it('narrows Relu, HardSigmoid and spelled-out HardSwish inputs, not tensors with other consumers', async () => {
+    const { saturationIntervals } = await import('../../src/backends/qdq-graph.js');
+    const scalar = (name: string, v: number) => ({ name, dataType: 1, dims: [], floatData: [v] });
+    const graph = {
+      initializer: [scalar('three', 3), scalar('zero', 0), scalar('six', 6)],
+      node: [
+        { opType: 'Relu', input: ['a'], output: ['ra'] },
+        { opType: 'HardSigmoid', input: ['b'], output: ['hb'], attribute: [{ name: 'alpha', f: 0.25 }] },
+        { opType: 'Add', input: ['c', 'three'], output: ['c3'] },
+        { opType: 'Clip', input: ['c3', 'zero', 'six'], output: ['cc'] },
+        { opType: 'Mul', input: ['c', 'cc'], output: ['hc'] },
+        { opType: 'Relu', input: ['d'], output: ['rd'] },
+        { opType: 'Sigmoid', input: ['d'], output: ['sd'] },
+      ],
+      output: [{ name: 'out' }],
+    };
+    const intervals = saturationIntervals(graph);
+    expect(intervals.get('a')).toEqual({ lo: 0, hi: Infinity });
+    expect(intervals.get('b')).toEqual({ lo: -2, hi: 2 });
+    expect(intervals.get('c')).toEqual({ lo: -3, hi: Infinity });
+    expect(intervals.has('d')).toBe(false);
+  });
+});
