@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { InputError } from '../../src/core/errors.js';
 import type { AgentCommand } from './cli.js';
 import { acquireGpuLease } from './gpu-lease.js';
-import { benchWithIsolation, InterferenceMonitor, nvidiaSmiSampler } from './interference-monitor.js';
+import { benchWithIsolation } from './bench-isolation.js';
+import { InterferenceMonitor, nvidiaSmiSampler } from './interference-monitor.js';
 
 /**
  * `kiln-agent run --gpu UUID -- kiln build ...`: runs a build or benchmark holding the GPU's

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { firstLine, InputError } from '../core/errors.js';
-import { loadOnnxModel, pinInputShapes } from './onnx-model.js';
+import { loadOnnxModel } from './onnx-model.js';
+import { pinInputShapes } from './pin-input-shapes.js';
 
 /**
  * The graph int8 calibration observes: ORT's basic optimizations applied (Conv+BatchNorm fused,

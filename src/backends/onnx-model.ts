@@ -1,6 +1,6 @@
 /**
- * Reading ONNX model files and their input/output signatures, checking profile shapes against them,
- * and pinning dynamic input dims so ONNX Runtime compiles a fully static graph.
+ * Reading ONNX model files and their input/output signatures. Checking profile shapes against them is in
+ * `profile-shape-check.ts`; pinning dynamic input dims, in `pin-input-shapes.ts`.
  */
 import { readFile } from 'node:fs/promises';
 import onnxProto from 'onnx-proto';
@@ -96,8 +96,7 @@ function implausibility(model: Onnx.ModelProto): string | undefined {
   return undefined;
 }
 
-// Old exporters list initializers in graph.input too; those are weights, not things a caller feeds.
-function realInputs(graph: Onnx.IGraphProto): Onnx.IValueInfoProto[] {
+export function realInputs(graph: Onnx.IGraphProto): Onnx.IValueInfoProto[] {
   const weights = new Set((graph.initializer ?? []).map((tensor) => tensor.name ?? ''));
   return (graph.input ?? []).filter((input) => !weights.has(input.name ?? ''));
 }
@@ -162,132 +161,5 @@ export function formatDims(dims: readonly Dim[]): string {
   return `[${dims.map((dim) => (typeof dim === 'number' ? dim : '?')).join(',')}]`;
 }
 
-// Input names are arbitrary strings ('input:0', 'x.1'); quote them when a dotted path would mislead.
-function keyPath(where: string, name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `${where}.${name}` : `${where}[${JSON.stringify(name)}]`;
-}
-
-/** Per input name, its dims; `null` (only from {@link pinInputShapes} callers) leaves a dim unpinned. */
-export type ProfileShapes = Readonly<Record<string, ReadonlyArray<number | null>>>;
-
-/**
- * Checks a profile's input shapes against the model inputs. `where` is the key path of the shapes
- * map (e.g. `kiln.yaml: models[0].profiles[1].shapes`); messages start with it. Returns the value
- * each symbolic dim name takes, since ONNX means one name to be one size across all inputs.
- * A `null` dim is skipped (rank still counts): ranged profiles pin only the dims where min = max.
- * @throws InputError naming the first problem found.
- */
-export function checkProfileShapes(
-  inputs: readonly IoSpec[],
-  shapes: ProfileShapes,
-  where: string,
-): Map<string, number> {
-  const names = inputs.map((input) => input.name);
-  for (const name of Object.keys(shapes)) {
-    if (!names.includes(name)) {
-      throw new InputError(
-        `${keyPath(where, name)}: '${name}' is not a model input (model inputs: ${names.join(', ')})`,
-      );
-    }
-  }
-  const symbols = new Map<string, { value: number; at: string }>();
-  for (const input of inputs) {
-    const shape = shapes[input.name];
-    const at = keyPath(where, input.name);
-    if (shape === undefined) {
-      throw new InputError(
-        `${where}: no shape for model input '${input.name}' ${formatDims(input.dims)} (a profile needs every input: ${names.join(', ')})`,
-      );
-    }
-    if (!Array.isArray(shape)) {
-      throw new InputError(`${at}: ${JSON.stringify(shape)} is not a list of dims`);
-    }
-    if (!input.unknownRank && shape.length !== input.dims.length) {
-      throw new InputError(
-        `${at}: ${formatDims(shape)} has rank ${shape.length}, model input '${input.name}' has rank ${input.dims.length} ${formatDims(input.dims)}`,
-      );
-    }
-    shape.forEach((value, index) => {
-      if (value === null) return;
-      if (!Number.isInteger(value) || value < 1) {
-        throw new InputError(`${at}: dim ${index} is ${JSON.stringify(value)}, expected an integer >= 1`);
-      }
-      const dim = input.dims[index];
-      if (typeof dim === 'number' && dim !== value) {
-        throw new InputError(`${at}: dim ${index} is ${value} but the model fixes it to ${dim}`);
-      }
-      if (typeof dim !== 'string') return;
-      const bound = symbols.get(dim);
-      if (bound === undefined) symbols.set(dim, { value, at: `${input.name} dim ${index}` });
-      else if (bound.value !== value) {
-        throw new InputError(
-          `${at}: dim ${index} is ${value} but the model names it '${dim}', which is ${bound.value} at ${bound.at}`,
-        );
-      }
-    });
-  }
-  return new Map([...symbols].map(([name, { value }]) => [name, value]));
-}
-
-function fixedDims(shape: ProfileShapes[string], old: Onnx.ITensorShapeProto | null | undefined) {
-  return {
-    dim: shape.map((value, index) => (value === null ? (old?.dim?.[index] ?? {}) : { dimValue: value })),
-  };
-}
-
-// Symbols bound by the inputs become sizes; in value_info the others are dropped to unknown so ORT
-// re-infers them from the now-static inputs instead of trusting an exporter's guess.
-function substitute(infos: Onnx.IValueInfoProto[], symbols: Map<string, number>, keepUnbound: boolean) {
-  return infos.map((info) => {
-    const tensor = info.type?.tensorType;
-    const dims = tensor?.shape?.dim;
-    if (!tensor || !dims?.some((dim) => dim.dimParam)) return info;
-    const dim = dims.map((d) => {
-      if (!d.dimParam) return d;
-      const value = symbols.get(d.dimParam);
-      if (value !== undefined) return { dimValue: value, denotation: d.denotation };
-      return keepUnbound ? d : { denotation: d.denotation };
-    });
-    return { ...info, type: { ...info.type, tensorType: { ...tensor, shape: { dim } } } };
-  });
-}
-
-/**
- * Encodes a copy of the model with every input dim fixed to the profile's shape, so ONNX Runtime sees
- * a fully static graph (and refuses any other shape). A `null` dim keeps the model's own dim, for
- * backends that serve a range. The model object itself is left untouched.
- *
- * value_info entries and outputs that use a symbol bound by an input get that size; other symbols
- * are cleared in value_info (ORT re-infers them) but kept on outputs, which document the interface.
- * @throws InputError (prefixed with `where`) when the shapes do not fit the model's inputs.
- */
-export function pinInputShapes(
-  model: Onnx.IModelProto,
-  shapes: ProfileShapes,
-  where = 'profile shapes',
-): Uint8Array {
-  const graph = model.graph ?? {};
-  const symbols = checkProfileShapes(describeModel(model).inputs, shapes, where);
-  const real = new Set(realInputs(graph));
-  const input = (graph.input ?? []).map((info) => {
-    const shape = shapes[info.name ?? ''];
-    const type = info.type;
-    if (!real.has(info) || shape === undefined || !type) return info;
-    // Only tensor-like inputs have a shape to pin; sequences and maps pass through.
-    const key = type.tensorType ? 'tensorType' : type.sparseTensorType ? 'sparseTensorType' : undefined;
-    const tensor = key && type[key];
-    if (!key || !tensor) return info;
-    return { ...info, type: { ...type, [key]: { ...tensor, shape: fixedDims(shape, tensor.shape) } } };
-  });
-  // Shallow copies all the way down to the replaced fields: weights are shared, never copied or changed.
-  const pinned = onnx.ModelProto.create({
-    ...model,
-    graph: onnx.GraphProto.create({
-      ...graph,
-      input,
-      output: substitute(graph.output ?? [], symbols, true),
-      valueInfo: substitute(graph.valueInfo ?? [], symbols, false),
-    }),
-  });
-  return onnx.ModelProto.encode(pinned).finish();
-}
+// onnxruntime-cpu.ts still imports pinInputShapes from here.
+export { pinInputShapes } from './pin-input-shapes.js';

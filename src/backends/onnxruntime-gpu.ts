@@ -15,8 +15,9 @@ import onnxProto from 'onnx-proto';
 import { firstLine, InputError } from '../core/errors.js';
 import type { Precision } from '../core/results.js';
 import type { Backend, CompiledEngine, CompileRequest, EngineSession, SessionOptions } from './backend.js';
-import { loadOnnxModel, pinInputShapes } from './onnx-model.js';
+import { loadOnnxModel } from './onnx-model.js';
 import { OnnxRuntimeCpuBackend } from './onnxruntime-cpu.js';
+import { pinInputShapes } from './pin-input-shapes.js';
 import { pinnedDims } from './profile-dims.js';
 import type { Availability, GpuFingerprint } from './tensorrt.js';
 

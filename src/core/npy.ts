@@ -6,137 +6,16 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { InputError } from './errors.js';
+import { DTYPE_BY_CODE, DESCR_BY_DTYPE, latin1, MAGIC, parsePyLiteral, pyRepr } from './npy-header.js';
+import type { PyValue } from './npy-header.js';
 import { allocateData, bytesPerElement, formatShape, TENSOR_DTYPES } from './tensor.js';
-import type { HostTensor, TensorDtype } from './tensor.js';
+import type { HostTensor } from './tensor.js';
 
-const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const ARRAY_ALIGN = 64;
 /** numpy leaves room to grow the first axis in place; matching it makes our bytes equal numpy's. */
 const GROWTH_AXIS_MAX_DIGITS = 21;
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const EXPECTED_DTYPES = `expected one of ${TENSOR_DTYPES.join(', ')}`;
-
-const DTYPE_BY_CODE: Record<string, TensorDtype> = {
-  f4: 'float32',
-  f2: 'float16',
-  f8: 'float64',
-  i8: 'int64',
-  i4: 'int32',
-  i1: 'int8',
-  u1: 'uint8',
-  b1: 'bool',
-};
-const DESCR_BY_DTYPE: Record<TensorDtype, string> = {
-  float32: '<f4',
-  float16: '<f2',
-  float64: '<f8',
-  int64: '<i8',
-  int32: '<i4',
-  int8: '|i1',
-  uint8: '|u1',
-  bool: '|b1',
-};
-
-/** A parsed Python literal from the header; tuples and lists stay distinct because numpy cares. */
-type PyValue =
-  | { t: 'str'; v: string }
-  | { t: 'int'; v: number }
-  | { t: 'bool'; v: boolean }
-  | { t: 'none' }
-  | { t: 'tuple' | 'list'; v: PyValue[] }
-  | { t: 'dict'; v: Map<string, PyValue> };
-
-function pyRepr(value: PyValue): string {
-  switch (value.t) {
-    case 'str':
-      return `'${value.v}'`;
-    case 'int':
-      return String(value.v);
-    case 'bool':
-      return value.v ? 'True' : 'False';
-    case 'none':
-      return 'None';
-    case 'list':
-      return `[${value.v.map(pyRepr).join(', ')}]`;
-    case 'tuple':
-      return value.v.length === 1
-        ? `(${pyRepr(value.v[0] as PyValue)},)`
-        : `(${value.v.map(pyRepr).join(', ')})`;
-    case 'dict':
-      return `{${[...value.v].map(([k, v]) => `'${k}': ${pyRepr(v)}`).join(', ')}}`;
-  }
-}
-
-/**
- * Parses the subset of Python literal syntax numpy headers use (dict, tuple, list, str, int, bool,
- * None). Hand-rolled because evaluating the header is the classic .npy security hole.
- * Ints may carry Python 2's `L` suffix, which old numpy wrote into shapes.
- */
-function parsePyLiteral(text: string): PyValue {
-  let pos = 0;
-  const fail = (what: string): never => {
-    throw new Error(`${what} at offset ${pos}`);
-  };
-  const skip = (): void => {
-    while (pos < text.length && /\s/.test(text[pos] as string)) pos++;
-  };
-  const items = (close: string): PyValue[] => {
-    const out: PyValue[] = [];
-    for (skip(); text[pos] !== close; skip()) {
-      out.push(value());
-      skip();
-      if (text[pos] === ',') pos++;
-      else if (text[pos] !== close) fail(`expected ',' or '${close}'`);
-    }
-    pos++;
-    return out;
-  };
-  const value = (): PyValue => {
-    skip();
-    const c = text[pos];
-    if (c === '{') {
-      pos++;
-      const map = new Map<string, PyValue>();
-      for (skip(); text[pos] !== '}'; skip()) {
-        const key = value();
-        if (key.t !== 'str') fail('expected a string key');
-        skip();
-        if (text[pos++] !== ':') fail("expected ':'");
-        map.set((key as { v: string }).v, value());
-        skip();
-        if (text[pos] === ',') pos++;
-        else if (text[pos] !== '}') fail("expected ',' or '}'");
-      }
-      pos++;
-      return { t: 'dict', v: map };
-    }
-    if (c === '(') {
-      const start = ++pos;
-      const v = items(')');
-      // "(3)" is the int 3 in Python, not a tuple: only a comma makes a one-element tuple.
-      const single = v.length === 1 && !/,\s*\)$/.test(text.slice(start, pos));
-      return single ? (v[0] as PyValue) : { t: 'tuple', v };
-    }
-    if (c === '[') return (pos++, { t: 'list', v: items(']') });
-    if (c === "'" || c === '"') {
-      const end = text.indexOf(c, pos + 1);
-      if (end < 0) fail('unterminated string');
-      const v = text.slice(pos + 1, end);
-      pos = end + 1;
-      return { t: 'str', v };
-    }
-    const m = /^(-?\d+)[lL]?|^(True|False|None)\b/.exec(text.slice(pos));
-    if (!m) return fail('unexpected character');
-    pos += m[0].length;
-    if (m[2] === 'None') return { t: 'none' };
-    if (m[2] !== undefined) return { t: 'bool', v: m[2] === 'True' };
-    return { t: 'int', v: Number(m[1]) };
-  };
-  const result = value();
-  skip();
-  if (pos < text.length) fail('unexpected text after the header dict');
-  return result;
-}
 
 function swapBytes(bytes: Uint8Array, width: number): void {
   for (let i = 0; i < bytes.length; i += width) bytes.subarray(i, i + width).reverse();
@@ -224,12 +103,6 @@ export function parseNpy(bytes: Uint8Array, source: string): HostTensor {
   // numpy treats any non-zero byte as True; ORT expects exactly 0/1.
   if (dtype === 'bool') for (let i = 0; i < data.length; i++) data[i] = data[i] ? 1 : 0;
   return { dtype, shape, data };
-}
-
-function latin1(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return s;
 }
 
 /** Encodes `t` exactly as `numpy.save` would: format 1.0, or 2.0 when the header exceeds 64 KiB. */

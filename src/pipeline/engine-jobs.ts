@@ -4,12 +4,8 @@ import { artifactKey, keyDocument, type KeyInputs } from '../core/artifact-key.j
 import { sha256File, sha256Tree } from '../core/hashing.js';
 import type { Precision } from '../core/results.js';
 import type { Backend, EngineProfile } from '../backends/backend.js';
-import {
-  checkProfileShapes,
-  describeModel,
-  loadOnnxModel,
-  type ModelDescription,
-} from '../backends/onnx-model.js';
+import { describeModel, loadOnnxModel, type ModelDescription } from '../backends/onnx-model.js';
+import { checkProfileShapes } from '../backends/profile-shape-check.js';
 import { goldenShapes } from '../backends/profile-dims.js';
 import { goldenInputs, type GoldenInputs } from './golden-inputs.js';
 import { manifestRanges, modelManifest, prepareCalibration, type JobCalibration } from './model-inputs.js';

@@ -1,9 +1,6 @@
 import type { ModelConfig } from '../core/config-schema.js';
-import {
-  assertCalibrationData,
-  checkCalibrationData,
-  loadCalibrationSamples,
-} from '../core/calibration-data-check.js';
+import { assertCalibrationData, checkCalibrationData } from '../core/calibration-data-check.js';
+import { loadCalibrationSamples } from '../core/calibration-samples.js';
 import { checkManifestAgainstModel, loadManifest, type Manifest } from '../core/manifest-load.js';
 import type { TensorStats } from '../core/tensor-stats.js';
 import type { HostTensor } from '../core/tensor.js';

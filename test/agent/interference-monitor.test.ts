@@ -3,15 +3,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fixtureRunner } from '../../src/backends/host/command-runner.js';
+import { benchWithIsolation } from '../../runner-agent/src/bench-isolation.js';
 import {
-  benchWithIsolation,
   COMPUTE_APPS_ARGS,
-  InterferenceMonitor,
-  nvidiaSmiSampler,
   parseGpuProcesses,
   parseUtilization,
   UTILIZATION_ARGS,
   type GpuProcess,
+} from '../../runner-agent/src/gpu-process-parse.js';
+import {
+  InterferenceMonitor,
+  nvidiaSmiSampler,
   type GpuSampler,
   type InterferenceReport,
   type MonitorClock,

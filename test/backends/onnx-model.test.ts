@@ -6,14 +6,14 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  checkProfileShapes,
   describeModel,
   formatDims,
   loadOnnxModel,
   modelOpTypes,
-  pinInputShapes,
   type IoSpec,
 } from '../../src/backends/onnx-model.js';
+import { pinInputShapes } from '../../src/backends/pin-input-shapes.js';
+import { checkProfileShapes } from '../../src/backends/profile-shape-check.js';
 import { InputError } from '../../src/core/errors.js';
 import {
   buildNanModel,

@@ -6,10 +6,9 @@ import {
   assertCalibrationData,
   checkCalibrationData,
   imageAutocorrelation,
-  loadCalibrationSamples,
   MIN_CALIBRATION_SAMPLES,
-  sampleFileName,
 } from '../../src/core/calibration-data-check.js';
+import { loadCalibrationSamples, sampleFileName } from '../../src/core/calibration-samples.js';
 import { parseManifest } from '../../src/core/manifest-load.js';
 import { writeNpy } from '../../src/core/npy.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { calibrationGraph } from '../../backends/calibration-graph.js';
 import { captureActivations } from '../../backends/activation-capture.js';
-import { readNpySamples } from '../../core/calibration-data-check.js';
+import { readNpySamples } from '../../core/calibration-samples.js';
 import {
   clippingShare,
   DEFAULT_DRIFT_THRESHOLDS,

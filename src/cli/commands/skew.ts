@@ -1,4 +1,4 @@
-import { readNpySamples } from '../../core/calibration-data-check.js';
+import { readNpySamples } from '../../core/calibration-samples.js';
 import { InputError } from '../../core/errors.js';
 import { loadManifest } from '../../core/manifest-load.js';
 import { checkSkew, fmt } from '../../core/skew-check.js';
