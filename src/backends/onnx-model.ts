@@ -160,6 +160,3 @@ export function modelOpTypes(model: Onnx.IModelProto): Set<string> {
 export function formatDims(dims: readonly Dim[]): string {
   return `[${dims.map((dim) => (typeof dim === 'number' ? dim : '?')).join(',')}]`;
 }
-
-// onnxruntime-cpu.ts still imports pinInputShapes from here.
-export { pinInputShapes } from './pin-input-shapes.js';

@@ -6,8 +6,10 @@ import type { Backend, CompiledEngine, CompileRequest, EngineSession, SessionOpt
 import { collectHistograms } from './activation-capture.js';
 import { calibrate } from './calibration.js';
 import { probeCpuIsa } from './cpu-isa.js';
-import { loadOnnxModel, pinInputShapes } from './onnx-model.js';
+import { loadOnnxModel } from './onnx-model.js';
+import { pinInputShapes } from './pin-input-shapes.js';
 import { basicOptimized } from './calibration-graph.js';
+import { foldAffine } from './fold-affine.js';
 import { wrapOrtSession } from './ort-session.js';
 import { pinnedDims } from './profile-dims.js';
 import { DEFAULT_QDQ_OPS, quantizableTensors, quantizeQdq } from './qdq-quantizer.js';
@@ -116,14 +118,16 @@ function int8Scheme(): QdqOptions & {
     consumerRanges: true,
     // Most sensitive nodes left fp32 while the outputs' SQNR on calibration samples is below target.
     mixedPrecision: DEFAULT_MIXED_PRECISION,
-    version: 2,
+    version: 3,
   };
 }
 
 /**
  * pinned fp32 model → ORT basic optimizations (Conv+BatchNorm fused, Constants folded, saved as
- * ONNX) → activations on the calibration samples → ranges → QDQ model. The caller then applies all
- * optimizations, which fuse the QDQ groups into int8 kernels.
+ * ONNX) → constant Mul/Add/Div folded into adjacent Convs and spelled-out HardSwish shortened
+ * (exact up to rounding; the Conv inputs and outputs calibrated keep their basic-graph names and
+ * values, so drift can still observe them there) → activations on the calibration samples → ranges
+ * → QDQ model. The caller then applies all optimizations, which fuse the QDQ groups into int8 kernels.
  */
 async function quantize(pinned: Uint8Array, request: CompileRequest) {
   const where = `${request.modelPath}: int8 profile '${request.profile.name}'`;
@@ -132,7 +136,8 @@ async function quantize(pinned: Uint8Array, request: CompileRequest) {
     throw new InputError(`${where}: int8 needs calibration samples (set models[].calibration.data)`);
   }
   const scheme = int8Scheme();
-  const basic = await basicOptimized(pinned, where);
+  // Folded before calibration, so the ranges are those of the graph that is quantized.
+  const basic = foldAffine(await basicOptimized(pinned, where)).model;
   const names = quantizableTensors(basic, scheme);
   const histograms = await collectHistograms(basic, names, calibration.samples);
   const result = calibrate(histograms, calibration.method, calibration.percentile, scheme.activationType);

@@ -234,7 +234,8 @@ function scalarOf(initializers: ReadonlyMap<string, Onnx.ITensorProto>, name: st
  * over that interval only (as onnxruntime does when it folds Relu/Clip into the producer's output
  * range) spends no int8 levels on values the consumers flatten anyway. Recognized consumers: Relu,
  * Clip with constant bounds, HardSigmoid, HardSwish, and HardSwish spelled out as
- * `Mul(t, Clip(Add(t, c), 0, b))` (exporters that predate the op, e.g. Paddle's).
+ * `Mul(t, Clip(Add(t, c), 0, b))` (exporters that predate the op, e.g. Paddle's) or as
+ * `Mul(t, HardSigmoid(t))` (kiln's own rewrite of the former, see fold-affine.ts).
  */
 export function saturationIntervals(graph: Onnx.IGraphProto): Map<string, Interval> {
   const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
@@ -271,6 +272,12 @@ export function saturationIntervals(graph: Onnx.IGraphProto): Map<string, Interv
       const chain = addClip(use, t);
       const bounds = chain && clipBounds(chain.clip);
       if (chain && bounds?.lo === 0) clips.set(chain.clip.output?.[0] ?? '', chain.interval);
+      // HardSigmoid(t) is 0 where t <= -beta/alpha, and so is t · HardSigmoid(t).
+      const alpha = attr(use, 'alpha')?.f ?? 0.2;
+      if (use.opType === 'HardSigmoid' && (use.domain ?? '') === '' && alpha > 0) {
+        const lo = -(attr(use, 'beta')?.f ?? 0.5) / alpha;
+        clips.set(use.output?.[0] ?? '', { lo, hi: Infinity });
+      }
     }
     let hull: Interval | undefined;
     for (const use of uses) {
@@ -285,7 +292,7 @@ export function saturationIntervals(graph: Onnx.IGraphProto): Map<string, Interv
         own = alpha > 0 ? { lo: -beta / alpha, hi: (1 - beta) / alpha } : undefined;
       } else if (use.opType === 'Add') own = addClip(use, t)?.interval;
       else if (use.opType === 'Mul' && use.input?.length === 2) {
-        // t · Clip(t + c, 0, b) is 0 wherever t + c <= 0.
+        // t · Clip(t + c, 0, b) is 0 wherever t + c <= 0; t · HardSigmoid(t) likewise.
         const other = use.input[0] === t ? use.input[1] : use.input[0];
         const chain = other === undefined ? undefined : clips.get(other);
         own = chain ? { lo: chain.lo, hi: Infinity } : undefined;

@@ -33,7 +33,7 @@ describe('int8 on the real PP-OCR models', () => {
         activationType: 'uint8',
         weights: 'int8-symmetric-per-channel',
         consumerRanges: true,
-        version: 2,
+        version: 3,
       },
     });
     expect(backend.supportedPrecisions()).toEqual(['fp32', 'int8']);
