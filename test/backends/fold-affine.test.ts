@@ -7,31 +7,13 @@ import { calibrationGraph } from '../../src/backends/calibration-graph.js';
 import { foldAffine } from '../../src/backends/fold-affine.js';
 import { elemTypes, saturationIntervals } from '../../src/backends/qdq-graph.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
+import { onnxBuilders } from '../helpers/onnx-builders.js';
 
 const { onnx } = onnxProto;
 const { FLOAT } = onnx.TensorProto.DataType;
 const { INT, INTS } = onnx.AttributeProto.AttributeType;
 
-const random = new SeededRandom(5);
-const floats = (n: number, spread = 1) =>
-  Array.from({ length: n }, () => (random.nextFloat() * 2 - 1) * spread);
-const tensor = (name: string, dims: number[], values: number[]): Onnx.ITensorProto => ({
-  name,
-  dims,
-  dataType: FLOAT,
-  floatData: values,
-});
-const info = (name: string, dims: number[]) => ({
-  name,
-  type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((dimValue) => ({ dimValue })) } } },
-});
-const node = (opType: string, input: string[], output: string[], attribute: Onnx.IAttributeProto[] = []) => ({
-  opType,
-  name: `${opType}_${output[0]}`,
-  input,
-  output,
-  attribute,
-});
+const { floats, tensor, info, node } = onnxBuilders(5);
 const pads = (p: number) => ({ name: 'pads', type: INTS, ints: [p, p, p, p] });
 
 function encode(nodes: Onnx.INodeProto[], initializer: Onnx.ITensorProto[], outputs: string[]): Uint8Array {

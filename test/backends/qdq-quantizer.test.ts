@@ -6,32 +6,13 @@ import { collectHistograms } from '../../src/backends/activation-capture.js';
 import { calibrate } from '../../src/backends/calibration.js';
 import { quantizableTensors, quantizeQdq, quantizeWeight } from '../../src/backends/qdq-quantizer.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
+import { onnxBuilders } from '../helpers/onnx-builders.js';
 import type { HostTensor } from '../../src/core/tensor.js';
 
 const { onnx } = onnxProto;
-const { FLOAT } = onnx.TensorProto.DataType;
 const { INT, FLOAT: FLOAT_ATTR, TENSOR } = onnx.AttributeProto.AttributeType;
 
-const random = new SeededRandom(11);
-const floats = (n: number, spread = 1) =>
-  Array.from({ length: n }, () => (random.nextFloat() * 2 - 1) * spread);
-const tensor = (name: string, dims: number[], values: number[]): Onnx.ITensorProto => ({
-  name,
-  dims,
-  dataType: FLOAT,
-  floatData: values,
-});
-const info = (name: string, dims: number[]) => ({
-  name,
-  type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((dimValue) => ({ dimValue })) } } },
-});
-const node = (opType: string, input: string[], output: string[], attribute: Onnx.IAttributeProto[] = []) => ({
-  opType,
-  name: `${opType}_${output[0]}`,
-  input,
-  output,
-  attribute,
-});
+const { floats, tensor, info, node } = onnxBuilders(11);
 
 /**
  * x [1,2,8,8] → Conv (weights in a Constant node, bias an initializer) → Relu → Conv (initializer
