@@ -8,7 +8,13 @@ import { describeModel, loadOnnxModel, type ModelDescription } from '../backends
 import { checkProfileShapes } from '../backends/profile-shape-check.js';
 import { goldenShapes } from '../backends/profile-dims.js';
 import { goldenInputs, type GoldenInputs } from './golden-inputs.js';
-import { manifestRanges, modelManifest, prepareCalibration, type JobCalibration } from './model-inputs.js';
+import {
+  checkGoldenAgainstManifest,
+  manifestRanges,
+  modelManifest,
+  prepareCalibration,
+  type JobCalibration,
+} from './model-inputs.js';
 
 /** One engine to produce: a model × profile × precision for one backend, with its key. */
 export interface EngineJob {
@@ -72,6 +78,7 @@ export async function planEngineJobs(
         seed: model.golden.seed,
         ...(manifest ? { ranges: manifestRanges(manifest) } : {}),
       });
+      checkGoldenAgainstManifest(manifest, golden, `${model.golden.inputs}/${profile.name}`);
       for (const precision of model.precisions) {
         if (!supported.includes(precision)) {
           skipped.push({

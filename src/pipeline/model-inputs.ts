@@ -2,12 +2,14 @@ import type { ModelConfig } from '../core/config-schema.js';
 import { assertCalibrationData, checkCalibrationData } from '../core/calibration-data-check.js';
 import { loadCalibrationSamples } from '../core/calibration-samples.js';
 import { checkManifestAgainstModel, loadManifest, type Manifest } from '../core/manifest-load.js';
-import type { TensorStats } from '../core/tensor-stats.js';
+import { tensorStats, type TensorStats } from '../core/tensor-stats.js';
+import { checkSkew } from '../core/skew-check.js';
+import { InputError } from '../core/errors.js';
 import type { HostTensor } from '../core/tensor.js';
 import type { EngineProfile } from '../backends/backend.js';
 import type { ModelDescription } from '../backends/onnx-model.js';
 import { benchShapes } from '../backends/profile-dims.js';
-import type { ValueRange } from './golden-inputs.js';
+import type { GoldenInputs, ValueRange } from './golden-inputs.js';
 
 /** Calibration for one int8 engine: checked samples, how to calibrate, and what they looked like. */
 export interface JobCalibration {
@@ -65,4 +67,27 @@ export async function prepareCalibration(
     dataSha256,
     inputStats: report.stats,
   };
+}
+
+/**
+ * Golden `.npy` inputs must look like what the model was trained on: a golden suite fed 0–255 data
+ * for a model trained on normalized input would bless an engine on inputs nobody serves.
+ */
+export function checkGoldenAgainstManifest(
+  manifest: Manifest | undefined,
+  golden: GoldenInputs,
+  where: string,
+): void {
+  if (!manifest || golden.source !== 'npy') return;
+  const stats = Object.fromEntries(
+    Object.entries(manifest.inputs).map(([name, input]) => [
+      name,
+      tensorStats(
+        golden.samples.flatMap((sample) => (sample[name] ? [sample[name]] : [])),
+        input.layout,
+      ),
+    ]),
+  );
+  const [first] = checkSkew(manifest, stats).findings;
+  if (first) throw new InputError(`${where}: golden inputs do not match ${manifest.file}: ${first.message}`);
 }

@@ -111,3 +111,27 @@ describe('kiln build int8 with calibration, then kiln drift', () => {
     expect(run.stderr).toMatch(/calib: calibration data refused: .*noise/);
   });
 });
+
+it('golden .npy inputs in 0-255 for a model whose manifest says [-1, 1] are refused before any compile', async () => {
+  const fp32 = `version: 1
+models:
+  - name: cls
+    path: cls.onnx
+    manifest: cls.manifest.yaml
+    profiles: [{ name: b1, shapes: { x: [${SHAPE.join(', ')}] } }]
+    golden: { inputs: golden }
+${FAST_BENCH}`;
+  const dir = await workspace(fp32, { 'cls.onnx': PPOCR.cls });
+  await writeFile(path.join(dir, 'cls.manifest.yaml'), manifest);
+  for (let i = 0; i < 2; i++) {
+    const t = textImage(900 + i, SHAPE).x!;
+    const raw = Float32Array.from(t.data as Float32Array, (v) => (v * 0.5 + 0.5) * 255);
+    await writeNpy(path.join(dir, 'golden', 'b1', String(i), 'x.npy'), { ...t, data: raw });
+  }
+  const run = await runKiln(['build'], dir);
+  expect(run.exitCode).toBe(2);
+  expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  expect(run.stderr).toMatch(
+    /golden\/b1: golden inputs do not match .*cls\.manifest\.yaml: input 'x': values in \[.*\] .*expected \[-1, 1\]; likely missing step: scale 1\/255/,
+  );
+});
