@@ -235,6 +235,18 @@ describe('build', () => {
     // An engine whose compile failed leaves no artifact.json: nothing to save.
     { target: 'cpu', model: 'cls', profile: 'b1', precision: 'fp32', key: 'k-cls', path: 'cls/k-cls' },
   ];
+  // The merge base shares k-det with head; k-det-base is the base's own det engine.
+  const baseKeys = [
+    { target: 'cpu', model: 'det', profile: 's384', precision: 'fp32', key: 'k-det', path: 'det/k-det' },
+    {
+      target: 'cpu',
+      model: 'det',
+      profile: 's384',
+      precision: 'fp32',
+      key: 'k-det-base',
+      path: 'det/k-det-base',
+    },
+  ];
   const built = buildResults('cpu', [{ model: 'det' }, { model: 'rec' }]);
   const compared = abResults('cpu', [{ model: 'det' }, { model: 'rec' }]);
 
@@ -280,12 +292,28 @@ describe('build', () => {
     stdout.length = 0;
     const hosted = prContext({ runnerEnvironment: 'github-hosted' }, { headRepo: 'mallory/models' });
     expect(await runAction({ command: 'build', target: 'cpu' }, { ...deps, context: hosted })).toEqual([]);
-    expect(kiln.calls.map((c) => c[0])).toEqual(['keys', 'build', 'bench']);
+    expect(kiln.calls.map((c) => c.slice(0, 2).join(' '))).toEqual([
+      'keys --config',
+      'keys --base',
+      'build --config',
+      'bench --base',
+    ]);
   });
 
   it('keys → restore → build → bench → save only new engines → upload build.json and ab.json', async () => {
     const log: EventLog = [];
-    const kiln = fakeKiln({ keys: { json: keys }, build: buildStep(), bench: { json: compared } }, log);
+    const bench = {
+      json: compared,
+      // kiln bench builds the merge base's engines into the same store.
+      effect: async (flags: Record<string, string>) => {
+        await mkdir(path.join(flags.store!, 'det/k-det-base'), { recursive: true });
+        await writeFile(path.join(flags.store!, 'det/k-det-base', 'artifact.json'), '{}');
+      },
+    };
+    const kiln = fakeKiln(
+      { keys: { json: keys }, 'keys --base': { json: baseKeys }, build: buildStep(), bench },
+      log,
+    );
     const cache = fakeCache(['k-det'], log);
     const artifacts = path.join(tmp, 'artifacts');
     const transfer = folderTransfer(artifacts, log);
@@ -298,12 +326,15 @@ describe('build', () => {
     expect(process.exitCode).toBeUndefined();
     expect(log).toEqual([
       'kiln keys',
+      'kiln keys --base',
       'restore k-det hit',
       'restore k-rec miss',
       'restore k-cls miss',
+      'restore k-det-base miss',
       'kiln build',
       'kiln bench',
       'save k-rec',
+      'save k-det-base',
       'upload kiln-results-cpu-all',
     ]);
 
@@ -311,14 +342,25 @@ describe('build', () => {
     const scope = ['--config', 'kiln.yaml', '--target', 'cpu'];
     expect(kiln.calls).toEqual([
       ['keys', ...scope, '--json', path.join(process.env.RUNNER_TEMP!, 'kiln-keys.json')],
+      [
+        'keys',
+        '--base',
+        BASE_SHA,
+        ...scope,
+        '--json',
+        path.join(process.env.RUNNER_TEMP!, 'kiln-base-keys.json'),
+      ],
       ['build', ...scope, '--store', store, '--json', path.join(resultsDir, 'build.json')],
       ['bench', '--base', BASE_SHA, ...scope, '--store', store, '--json', path.join(resultsDir, 'ab.json')],
     ]);
     expect(cache.restores.map((r) => r.dir)).toEqual(
-      ['det/k-det', 'rec/k-rec', 'cls/k-cls'].map((p) => path.join(store, p)),
+      ['det/k-det', 'rec/k-rec', 'cls/k-cls', 'det/k-det-base'].map((p) => path.join(store, p)),
     );
-    expect(cache.saves).toEqual([{ dir: path.join(store, 'rec/k-rec'), key: 'k-rec' }]);
-    expect(io.infos).toContain('engine cache: 1 of 3 engines restored');
+    expect(cache.saves).toEqual([
+      { dir: path.join(store, 'rec/k-rec'), key: 'k-rec' },
+      { dir: path.join(store, 'det/k-det-base'), key: 'k-det-base' },
+    ]);
+    expect(io.infos).toContain("engine cache: 1 of 4 engines restored (1 of them the merge base's)");
 
     expect(transfer.uploads).toEqual([
       {
@@ -387,7 +429,8 @@ describe('build', () => {
     expect(
       await runAction(inputs, { kiln: broken, cache: fakeCache([]), transfer, context: prContext() }),
     ).toEqual(['::error::kiln build on cpu: kiln.yaml: no target cpu']);
-    expect(broken.calls.map((c) => c[0])).toEqual(['keys', 'build']);
+    // keys (head), keys --base (the merge base's), build; no bench after an exit 2.
+    expect(broken.calls.map((c) => c[0])).toEqual(['keys', 'keys', 'build']);
     expect(transfer.uploads).toEqual([]);
 
     stdout.length = 0;
@@ -572,5 +615,26 @@ describe('report', () => {
       expect(r.authorization).toBe(`token ${DEFAULT_TOKEN}`);
       expect(JSON.stringify([r.path, r.query, r.body])).not.toContain(DEFAULT_TOKEN);
     }
+  });
+});
+
+describe('build, merge-base keys', () => {
+  it('a failing kiln keys --base is a warning: the bench rebuilds the base engines', async () => {
+    const kiln = fakeKiln({
+      keys: { json: [] },
+      'keys --base': { exitCode: 2, reason: '--base abc: no merge base' },
+      build: {},
+      bench: {},
+    });
+    const transfer = folderTransfer(path.join(tmp, 'artifacts'));
+    const failed = await runAction(
+      { command: 'build', target: 'cpu', 'results-dir': path.join(tmp, 'results') },
+      { kiln, cache: fakeCache([]), transfer, context: prContext() },
+    );
+    expect(failed).toEqual([]);
+    expect(io.warnings).toContain(
+      'merge-base engine keys unavailable (--base abc: no merge base); kiln bench rebuilds them',
+    );
+    expect(kiln.calls.map((c) => c[0])).toEqual(['keys', 'keys', 'build', 'bench']);
   });
 });

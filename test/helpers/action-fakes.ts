@@ -88,10 +88,12 @@ export function fakeKiln(steps: Record<string, FakeKilnStep>, log?: EventLog): F
     calls,
     async run(args): Promise<KilnRun> {
       calls.push([...args]);
-      const command = args[0] ?? '';
-      log?.push(`kiln ${command}`);
-      const step = steps[command];
-      if (!step) return { exitCode: 2, reason: `fake kiln: no step for '${command}'` };
+      // `keys --base` (the merge base's keys) may have a step of its own.
+      const name =
+        args.includes('--base') && steps[`${args[0]} --base`] ? `${args[0]} --base` : (args[0] ?? '');
+      log?.push(`kiln ${name}`);
+      const step = steps[name];
+      if (!step) return { exitCode: 2, reason: `fake kiln: no step for '${name}'` };
       const flags = flagsOf(args);
       if (step.json !== undefined && flags.json) {
         await mkdir(path.dirname(flags.json), { recursive: true });

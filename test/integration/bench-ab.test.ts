@@ -62,6 +62,20 @@ describe('kiln bench --base: interleaved A/B against the merge base', () => {
     expect((await execa('git', ['worktree', 'list'], { cwd: dir })).stdout.split('\n')).toHaveLength(1);
   });
 
+  it('kiln keys --base lists the merge base engines the A/B bench needs, without a worktree left behind', async () => {
+    const head = await runKiln(['keys', '--json', 'head-keys.json'], dir);
+    const base = await runKiln(['keys', '--base', 'main', '--json', 'base-keys.json'], dir);
+    expect([head.exitCode, base.exitCode]).toEqual([0, 0]);
+    const read = async (f: string) =>
+      JSON.parse(await readFile(path.join(dir, f), 'utf8')) as Array<{ key: string }>;
+    const [headKeys, baseKeys] = [await read('head-keys.json'), await read('base-keys.json')];
+    expect(headKeys).toHaveLength(1);
+    expect(baseKeys).toHaveLength(1);
+    // The model at head is the detector, at the merge base the classifier: different engines.
+    expect(baseKeys[0]!.key).not.toBe(headKeys[0]!.key);
+    expect((await execa('git', ['worktree', 'list'], { cwd: dir })).stdout.split('\n')).toHaveLength(1);
+  });
+
   it('an unknown base ref is one line and exit 2', async () => {
     const run = await runKiln(['bench', '--base', 'mian'], dir);
     expect(run.exitCode).toBe(2);

@@ -48,11 +48,17 @@ export async function buildCommand(deps: {
   const entries = (JSON.parse(await readFile(keysFile, 'utf8')) as KeyEntry[]).filter(
     (e, i, all) => all.findIndex((o) => o.key === e.key) === i,
   );
+  const base = inputs.base || context.pullRequest?.baseSha;
+  // The merge base's engines too, so the A/B bench times cached base engines instead of rebuilding.
+  const baseEntries = base && inputs.cache ? await baseKeys(deps, base, scope, entries) : [];
   const restored = new Set<string>();
   if (inputs.cache) {
-    for (const entry of entries)
+    for (const entry of [...entries, ...baseEntries])
       if (await deps.cache.restore(path.join(store, entry.path), entry.key)) restored.add(entry.key);
-    io.info(`engine cache: ${restored.size} of ${entries.length} engines restored`);
+    io.info(
+      `engine cache: ${restored.size} of ${entries.length + baseEntries.length} engines restored` +
+        (baseEntries.length > 0 ? ` (${baseEntries.length} of them the merge base's)` : ''),
+    );
   }
 
   const build = await kiln.run([
@@ -63,7 +69,6 @@ export async function buildCommand(deps: {
     '--json',
     path.join(resultsDir, 'build.json'),
   ]);
-  const base = inputs.base || context.pullRequest?.baseSha;
   const bench =
     base && build.exitCode !== 2
       ? await kiln.run([
@@ -79,7 +84,7 @@ export async function buildCommand(deps: {
       : undefined;
 
   if (inputs.cache) {
-    for (const entry of entries) {
+    for (const entry of [...entries, ...baseEntries]) {
       const dir = path.join(store, entry.path);
       if (!restored.has(entry.key) && (await exists(path.join(dir, 'artifact.json'))))
         await deps.cache.save(dir, entry.key);
@@ -100,6 +105,30 @@ export async function buildCommand(deps: {
     const message = `kiln ${name} on ${inputs.target}: ${run.reason ?? `exit code ${run.exitCode}`}`;
     throw run.exitCode === 1 ? new GateError(message) : new InputError(message);
   }
+}
+
+/**
+ * Keys of the merge base's engines not among the head's. Best effort: without them the bench
+ * rebuilds the base engines, which costs time, not correctness, so a failure is a warning.
+ */
+async function baseKeys(
+  deps: { kiln: KilnRunner; io: ActionIO; tempDir: string },
+  base: string,
+  scope: string[],
+  head: KeyEntry[],
+): Promise<KeyEntry[]> {
+  const file = path.join(deps.tempDir, 'kiln-base-keys.json');
+  const run = await deps.kiln.run(['keys', '--base', base, ...scope, '--json', file]);
+  if (run.exitCode !== 0) {
+    deps.io.warning(
+      `merge-base engine keys unavailable (${run.reason ?? `exit code ${run.exitCode}`}); kiln bench rebuilds them`,
+    );
+    return [];
+  }
+  const entries = JSON.parse(await readFile(file, 'utf8')) as KeyEntry[];
+  return entries.filter(
+    (e, i) => !head.some((h) => h.key === e.key) && entries.findIndex((o) => o.key === e.key) === i,
+  );
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -1,32 +1,79 @@
-import { loadConfig } from '../../core/config-load.js';
+import path from 'node:path';
+import { loadConfig, type KilnConfig } from '../../core/config-load.js';
 import { createBackend } from '../../backends/registry.js';
 import { planEngineJobs } from '../../pipeline/engine-jobs.js';
 import { commonOptions, parseCommandArgs } from '../args.js';
+import { openRepo } from '../git.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { pickTargets } from './targets.js';
 
-export const keysUsage = 'kiln keys [--config kiln.yaml] [--target T] [--model M]... [--json FILE]';
+export const keysUsage =
+  'kiln keys [--config kiln.yaml] [--base REF] [--target T] [--model M]... [--json FILE]';
+
+interface KeyEntry {
+  target: string;
+  model: string;
+  profile: string;
+  precision: string;
+  key: string;
+  path: string;
+}
 
 /**
  * `kiln keys`: the artifact key of every engine a build would produce on this host, without
- * building. The Action restores exactly these from its cache before `kiln build` runs.
+ * building. The Action restores exactly these from its cache before `kiln build` runs; with
+ * `--base REF` it lists the merge base's engines instead, the ones `kiln bench --base` will time.
  */
 export async function keysCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('keys', argv, {
     ...commonOptions,
     config: { type: 'string', short: 'c', default: 'kiln.yaml' },
+    base: { type: 'string' },
     target: { type: 'string', short: 't' },
     model: { type: 'string', short: 'm', multiple: true },
     json: { type: 'string' },
   });
-  const config = await loadConfig(values.config);
-  const wanted = values.model ?? [];
+  const head = await loadConfig(values.config);
+  const targets = pickTargets(head, values.target, values.config);
+  let keys: KeyEntry[];
+  if (values.base) {
+    const repo = await openRepo(head.configDir);
+    const sha = await repo.mergeBase(values.base, await repo.resolve(values.base));
+    const worktree = await repo.worktree(sha);
+    try {
+      // A config absent or invalid at the merge base has no engines to restore: every head engine is new.
+      const base = await loadConfig(path.join(worktree.dir, path.relative(repo.root, head.configPath))).catch(
+        () => undefined,
+      );
+      keys = base
+        ? await keysFor(
+            base,
+            targets.map((t) => t.name),
+            values.model ?? [],
+          )
+        : [];
+    } finally {
+      await worktree.remove();
+    }
+  } else {
+    keys = await keysFor(
+      head,
+      targets.map((t) => t.name),
+      values.model ?? [],
+    );
+  }
+  if (values.json) await writeJsonAtomic(values.json, keys);
+  else process.stdout.write(`${JSON.stringify(keys, null, 2)}\n`);
+  return 0;
+}
+
+async function keysFor(config: KilnConfig, targetNames: string[], wanted: string[]): Promise<KeyEntry[]> {
   const models = wanted.length === 0 ? config.models : config.models.filter((m) => wanted.includes(m.name));
-  const keys = [];
-  for (const target of pickTargets(config, values.target, values.config)) {
+  const keys: KeyEntry[] = [];
+  for (const target of config.targets.filter((t) => targetNames.includes(t.name))) {
     const backend = createBackend(
       target.backend,
-      `${values.config}: targets[${config.targets.indexOf(target)}].backend`,
+      `${config.configPath}: targets[${config.targets.indexOf(target)}].backend`,
     );
     const { jobs } = await planEngineJobs(config, models, backend);
     for (const job of jobs) {
@@ -40,7 +87,5 @@ export async function keysCommand(argv: string[]): Promise<number> {
       });
     }
   }
-  if (values.json) await writeJsonAtomic(values.json, keys);
-  else process.stdout.write(`${JSON.stringify(keys, null, 2)}\n`);
-  return 0;
+  return keys;
 }
