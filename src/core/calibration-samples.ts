@@ -4,24 +4,19 @@
  * Folder layout (shared with `kiln skew` and `kiln drift`): `<dir>/<sample>/<input>.npy`, one
  * sample per subfolder; or `<dir>/<input>.npy`, one file per input holding a batch along dim 0;
  * or, for a one-input model, any `<dir>/*.npy`, one file per sample. File names follow
- * {@link sampleFileName}.
+ * {@link npyFileName}.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from './errors.js';
 import type { ModelInputSpec } from './manifest-load.js';
-import { readNpy } from './npy.js';
+import { npyFileName, readNpy } from './npy.js';
 import { formatShape, sameShape, type HostTensor } from './tensor.js';
 
 export interface LoadedSample {
   inputs: Record<string, HostTensor>;
   /** The file each tensor came from, for messages. */
   files: Record<string, string>;
-}
-
-/** File name of an input's `.npy`; the same rule as the golden inputs' `npyFileName`. */
-export function sampleFileName(inputName: string): string {
-  return `${inputName.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`;
 }
 
 /** Reads `.npy` samples of `inputNames` from `dir` (layouts in the module comment), sorted by name. */
@@ -37,7 +32,7 @@ export async function readNpySamples(dir: string, inputNames: readonly string[])
       .map((e) => e.name)
       .sort();
   const [subdirs, files] = [names(true), names(false)];
-  const wanted = inputNames.map(sampleFileName);
+  const wanted = inputNames.map(npyFileName);
   const folders = subdirs.length > 0 ? subdirs.map((d) => path.join(dir, d)) : [];
   if (folders.length === 0 && wanted.every((f) => files.includes(f))) folders.push(dir);
   if (folders.length === 0 && files.length > 0 && inputNames.length === 1) {

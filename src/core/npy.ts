@@ -158,3 +158,11 @@ export async function writeNpy(path: string, t: HostTensor): Promise<void> {
     throw new InputError(`${path}: cannot write .npy file: ${(error as Error).message}`, { cause: error });
   }
 }
+
+/**
+ * File name of a named tensor's `.npy` (golden inputs and outputs, calibration and serving samples):
+ * tensor names may hold `/` or `:`, which no file name should.
+ */
+export function npyFileName(tensorName: string): string {
+  return `${tensorName.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`;
+}

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import { readNpy } from '../core/npy.js';
+import { npyFileName, readNpy } from '../core/npy.js';
 import { SeededRandom, synthesizeTensor } from '../core/seeded-random.js';
 import { formatShape, isTensorDtype, sameShape, type HostTensor, type TensorDtype } from '../core/tensor.js';
 import type { IoSpec } from '../backends/onnx-model.js';
@@ -27,11 +27,6 @@ export interface GoldenInputRequest {
 export interface GoldenInputs {
   source: 'npy' | 'synthetic';
   samples: Array<Record<string, HostTensor>>;
-}
-
-/** File name of an input's `.npy`: input names may hold `/` or `:`, which no file name should. */
-export function npyFileName(inputName: string): string {
-  return `${inputName.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`;
 }
 
 /** Loads golden inputs from `.npy` files, or draws seeded synthetic ones when no folder is set. */

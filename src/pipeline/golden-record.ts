@@ -3,11 +3,10 @@ import path from 'node:path';
 import { canonicalJson } from '../core/canonical-json.js';
 import type { ToleranceConfig } from '../core/config-schema.js';
 import { sha256, sha256Tree } from '../core/hashing.js';
-import { writeNpy } from '../core/npy.js';
+import { npyFileName, writeNpy } from '../core/npy.js';
 import type { Precision } from '../core/results.js';
 import type { HostTensor } from '../core/tensor.js';
 import type { GoldenSampleFiles } from '../store/artifact.js';
-import { npyFileName } from './golden-inputs.js';
 
 /**
  * Hash of what a golden verdict depends on besides the engine: the inputs (file tree or seed), the

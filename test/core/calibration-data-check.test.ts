@@ -8,12 +8,11 @@ import {
   imageAutocorrelation,
   MIN_CALIBRATION_SAMPLES,
 } from '../../src/core/calibration-data-check.js';
-import { loadCalibrationSamples, sampleFileName } from '../../src/core/calibration-samples.js';
+import { loadCalibrationSamples, readNpySamples } from '../../src/core/calibration-samples.js';
 import { parseManifest } from '../../src/core/manifest-load.js';
-import { writeNpy } from '../../src/core/npy.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import type { HostTensor } from '../../src/core/tensor.js';
-import { npyFileName } from '../../src/pipeline/golden-inputs.js';
+import { npyFileName, writeNpy } from '../../src/core/npy.js';
 
 const SIZE = 24;
 const spec = { name: 'x', dtype: 'float32', dims: ['N', 3, SIZE, SIZE] as Array<number | string> };
@@ -179,8 +178,16 @@ describe('checkCalibrationData', () => {
 describe('loadCalibrationSamples', () => {
   const shapes = { x: [1, 3, SIZE, SIZE] };
 
-  it('names input files like the golden inputs do', () => {
-    for (const name of ['x', 'input:0', 'a/b.c']) expect(sampleFileName(name)).toBe(npyFileName(name));
+  it('names input files like the golden inputs do (one npyFileName for both)', async () => {
+    expect(['x', 'input:0', 'a/b.c'].map(npyFileName)).toEqual(['x.npy', 'input_0.npy', 'a_b.c.npy']);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-calib-'));
+    await writeNpy(path.join(dir, '0', 'input_0.npy'), {
+      dtype: 'float32',
+      shape: [1],
+      data: new Float32Array([2]),
+    });
+    const [sample] = await readNpySamples(dir, ['input:0']);
+    expect(sample?.files['input:0']).toBe(path.join(dir, '0', 'input_0.npy'));
   });
 
   it('reads one sample per subfolder, and splits a batch file into profile-sized samples', async () => {
