@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { InputError } from '../core/errors.js';
 
-export const COMMANDS = ['plan', 'build', 'report'] as const;
+export const COMMANDS = ['plan', 'build', 'report', 'publish'] as const;
 export type ActionCommand = (typeof COMMANDS)[number];
 
 /** Every input of action.yml, typed. The only place that reads them. */
@@ -21,6 +21,17 @@ export interface ActionInputs {
   cache: boolean;
   timeoutMinutes: number;
   resultsDir: string;
+  /** publish: the release version; default the tag name of a tag ref. */
+  version: string;
+  /** publish: OCI registry and namespace to push to (`ghcr.io/acme/models`); empty for none. */
+  oci: string;
+  registryUsername: string;
+  registryPassword: string;
+  plainHttp: boolean;
+  /** publish: attest build provenance with @actions/attest. */
+  attest: boolean;
+  /** publish: the local release store folder; default next to the store. */
+  releasesDir: string;
 }
 
 /** Reads and validates the inputs; an invalid one is one line naming the input and its value. */
@@ -35,10 +46,13 @@ export function readInputs(read: (name: string) => string = (name) => core.getIn
       `input 'timeout-minutes': found '${read('timeout-minutes')}', expected minutes between 1 and 1440`,
     );
   }
-  const cache = (read('cache') || 'true').trim().toLowerCase();
-  if (cache !== 'true' && cache !== 'false') {
-    throw new InputError(`input 'cache': found '${cache}', expected true or false`);
-  }
+  const bool = (name: string, fallback: string) => {
+    const value = (read(name) || fallback).trim().toLowerCase();
+    if (value !== 'true' && value !== 'false') {
+      throw new InputError(`input '${name}': found '${value}', expected true or false`);
+    }
+    return value === 'true';
+  };
   const inputs: ActionInputs = {
     command: command as ActionCommand,
     config: read('config') || 'kiln.yaml',
@@ -49,10 +63,22 @@ export function readInputs(read: (name: string) => string = (name) => core.getIn
     kiln: (read('kiln') || 'kiln').trim().split(/\s+/),
     store: read('store').trim(),
     plan: read('plan').trim(),
-    cache: cache === 'true',
+    cache: bool('cache', 'true'),
     timeoutMinutes: timeout,
     resultsDir: read('results-dir') || 'kiln-results',
+    version: read('version').trim(),
+    oci: read('oci').trim(),
+    registryUsername: read('registry-username').trim(),
+    registryPassword: read('registry-password'),
+    plainHttp: bool('plain-http', 'false'),
+    attest: bool('attest', 'true'),
+    releasesDir: read('releases-dir').trim(),
   };
+  if (inputs.command === 'publish' && inputs.attest && !inputs.githubToken) {
+    throw new InputError(
+      "input 'github-token': found '', expected a token to store the attestation (or attest: false)",
+    );
+  }
   if (inputs.command === 'build' && !inputs.target) {
     throw new InputError(
       "input 'target': found '', expected the matrix target (with: target: ${{ matrix.target }})",
@@ -70,6 +96,7 @@ export function readInputs(read: (name: string) => string = (name) => core.getIn
     );
   }
   if (inputs.githubToken) core.setSecret(inputs.githubToken);
+  if (inputs.registryPassword) core.setSecret(inputs.registryPassword);
   return inputs;
 }
 

@@ -18,7 +18,7 @@ export interface KilnRunner {
  */
 export function processKilnRunner(
   command: string[],
-  options: { timeoutMs: number; cwd?: string },
+  options: { timeoutMs: number; cwd?: string; env?: Record<string, string> },
 ): KilnRunner {
   return {
     async run(args) {
@@ -30,6 +30,7 @@ export function processKilnRunner(
         const [file, ...prefix] = command;
         const result = await execa(file!, [...prefix, ...args], {
           cwd: options.cwd,
+          ...(options.env ? { env: options.env } : {}),
           reject: false,
           timeout: options.timeoutMs,
           cancelSignal: controller.signal,

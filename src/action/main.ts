@@ -5,6 +5,8 @@ import { coreIO, type ActionIO } from './action-io.js';
 import { buildCommand } from './commands/build.js';
 import { planCommand } from './commands/plan.js';
 import { reportCommand } from './commands/report.js';
+import { actionsAttestor, type Attestor } from './attestor.js';
+import { publishCommand } from './commands/publish.js';
 import { actionsEngineCache, type EngineCache } from './engine-cache.js';
 import { createGitHubApi, type GitHubApi } from './github-api.js';
 import { readInputs } from './inputs.js';
@@ -20,6 +22,7 @@ export interface ActionOverrides {
   cache?: EngineCache;
   transfer?: ResultsTransfer;
   github?: GitHubApi;
+  attestor?: Attestor;
 }
 
 /**
@@ -32,8 +35,13 @@ export async function run(overrides: ActionOverrides = {}): Promise<void> {
     const io = overrides.io ?? coreIO();
     const context = overrides.context ?? readRunContext();
     const tempDir = process.env.RUNNER_TEMP ?? os.tmpdir();
+    // Registry credentials reach kiln through its environment only, never its command line.
+    const registryEnv: Record<string, string> = inputs.registryUsername
+      ? { KILN_REGISTRY_USER: inputs.registryUsername, KILN_REGISTRY_PASSWORD: inputs.registryPassword }
+      : {};
     const kiln =
-      overrides.kiln ?? processKilnRunner(inputs.kiln, { timeoutMs: inputs.timeoutMinutes * 60_000 });
+      overrides.kiln ??
+      processKilnRunner(inputs.kiln, { timeoutMs: inputs.timeoutMinutes * 60_000, env: registryEnv });
     switch (inputs.command) {
       case 'plan':
         await planCommand({ inputs, context, kiln, io, tempDir });
@@ -57,6 +65,25 @@ export async function run(overrides: ActionOverrides = {}): Promise<void> {
           tempDir,
           github: overrides.github ?? createGitHubApi(inputs.githubToken),
           transfer: overrides.transfer ?? actionsResultsTransfer(),
+        });
+        break;
+      case 'publish':
+        await publishCommand({
+          inputs,
+          context,
+          kiln,
+          io,
+          tempDir,
+          cache: overrides.cache ?? actionsEngineCache(),
+          transfer: overrides.transfer ?? actionsResultsTransfer(),
+          attestor: inputs.attest
+            ? (overrides.attestor ??
+              actionsAttestor(inputs.githubToken, {
+                owner: context.owner,
+                repo: context.repo,
+                serverUrl: process.env.GITHUB_SERVER_URL ?? 'https://github.com',
+              }))
+            : undefined,
         });
         break;
     }

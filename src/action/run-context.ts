@@ -8,6 +8,8 @@ export interface RunContext {
   runId: number;
   runUrl: string;
   sha: string;
+  /** `refs/tags/v1.2.0`, `refs/heads/main`, `refs/pull/7/merge`. */
+  ref: string;
   /** Set on pull_request events. */
   pullRequest?: {
     number: number;
@@ -38,6 +40,7 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
     runId: ctx.runId,
     runUrl: `${server}/${ctx.repo.owner}/${ctx.repo.repo}/actions/runs/${ctx.runId}`,
     sha: ctx.sha,
+    ref: ctx.ref,
     ...(pr
       ? {
           pullRequest: {

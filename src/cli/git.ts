@@ -85,6 +85,16 @@ export async function openRepo(configDir: string): Promise<Repo> {
   };
 }
 
+/** The commit checked out at `dir`, or undefined outside a repository (provenance is best effort). */
+export async function headCommit(dir: string): Promise<string | undefined> {
+  try {
+    const result = await git(['rev-parse', '--verify', '--quiet', 'HEAD'], dir);
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs git; a non-zero exit is the caller's to judge, but git missing altogether is an error here. */
 async function git(args: string[], cwd: string) {
   const result = await execa('git', args, { cwd, reject: false, stripFinalNewline: false });

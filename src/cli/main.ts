@@ -9,6 +9,9 @@ import { routeCommand, routeUsage } from './commands/route.js';
 import { profilesCommand, profilesUsage } from './commands/profiles.js';
 import { skewCommand, skewUsage } from './commands/skew.js';
 import { driftCommand, driftUsage } from './commands/drift.js';
+import { verifyCommand, verifyUsage } from './commands/verify.js';
+import { publishCommand, publishUsage } from './commands/publish.js';
+import { tritonCommand, tritonUsage } from './commands/triton.js';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   build: { run: buildCommand, usage: buildUsage },
@@ -20,6 +23,9 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage
   profiles: { run: profilesCommand, usage: profilesUsage },
   skew: { run: skewCommand, usage: skewUsage },
   drift: { run: driftCommand, usage: driftUsage },
+  publish: { run: publishCommand, usage: publishUsage },
+  verify: { run: verifyCommand, usage: verifyUsage },
+  triton: { run: tritonCommand, usage: tritonUsage },
 };
 
 const help = `kiln ${KILN_VERSION}: compile ONNX models into verified, cached, per-hardware engines

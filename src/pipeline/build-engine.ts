@@ -11,6 +11,7 @@ import { benchShapes } from '../backends/profile-dims.js';
 import type { ArtifactRecord } from '../store/artifact.js';
 import type { HostCache } from '../store/host-cache.js';
 import type { LocalStore } from '../store/local-store.js';
+import type { Provenance } from '../store/provenance.js';
 import { systemClock, type Clock } from './clock.js';
 import type { EngineJob } from './engine-jobs.js';
 import { goldenSpecSha256, writeGoldenRecord } from './golden-record.js';
@@ -29,6 +30,8 @@ export interface BuildEngineContext {
   clock?: Clock;
   /** Engines shared by the jobs on this host (`--host-cache`): consulted on a miss, filled after a build. */
   hostCache?: HostCache;
+  /** Recorded in artifact.json of engines built here. */
+  provenance?: Provenance;
 }
 
 /**
@@ -204,6 +207,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
             },
           }
         : {}),
+      ...(ctx.provenance ? { provenance: ctx.provenance } : {}),
       createdAt: new Date().toISOString(),
     };
     const stored = await staging.commit(record);

@@ -5,6 +5,7 @@ import { KILN_VERSION } from '../core/version.js';
 import type { Backend } from '../backends/backend.js';
 import type { HostCache } from '../store/host-cache.js';
 import { LocalStore } from '../store/local-store.js';
+import type { Provenance } from '../store/provenance.js';
 import { buildEngine } from './build-engine.js';
 import type { Clock } from './clock.js';
 import { planEngineJobs, type SkippedEngine } from './engine-jobs.js';
@@ -21,6 +22,7 @@ export interface BuildTargetOptions {
   progress: Progress;
   clock?: Clock;
   hostCache?: HostCache;
+  provenance?: Provenance;
 }
 
 /** Build results plus engines the backend cannot produce here. */
@@ -62,6 +64,7 @@ export async function buildTarget(options: BuildTargetOptions): Promise<TargetBu
           progress,
           ...(options.clock ? { clock: options.clock } : {}),
           ...(options.hostCache ? { hostCache: options.hostCache } : {}),
+          ...(options.provenance ? { provenance: options.provenance } : {}),
         }),
       );
     }

@@ -1,5 +1,6 @@
 import type { GoldenResult, LatencyStats, Precision } from '../core/results.js';
 import type { TensorStats } from '../core/tensor-stats.js';
+import type { Provenance } from './provenance.js';
 
 /** Where the golden sample tensors of an artifact live, relative to its folder. */
 export interface GoldenSampleFiles {
@@ -50,5 +51,7 @@ export interface ArtifactRecord {
       }
     >;
   };
+  /** Which commit, workflow run and runner built the engine (a cache hit keeps the original builder). */
+  provenance?: Provenance;
   createdAt: string;
 }

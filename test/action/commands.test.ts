@@ -108,7 +108,7 @@ describe('inputs', () => {
 
   it('names the input and the value it found, in one line', () => {
     expect(read({ ...base, command: 'deploy' })).toThrow(
-      new InputError("input 'command': found 'deploy', expected one of plan, build, report"),
+      new InputError("input 'command': found 'deploy', expected one of plan, build, report, publish"),
     );
     expect(read({ ...base, cache: 'yes' })).toThrow("input 'cache': found 'yes', expected true or false");
     expect(read({ ...base, 'timeout-minutes': 'soon' })).toThrow(
@@ -140,7 +140,7 @@ describe('inputs', () => {
   const badInputs: Array<{ inputs: Record<string, string>; line: string }> = [
     {
       inputs: { command: 'deploy' },
-      line: "::error::input 'command': found 'deploy', expected one of plan, build, report",
+      line: "::error::input 'command': found 'deploy', expected one of plan, build, report, publish",
     },
     {
       inputs: { command: 'build', target: 'cpu', cache: 'maybe' },

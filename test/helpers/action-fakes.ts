@@ -201,6 +201,7 @@ export function prContext(over: Partial<RunContext> = {}, pr: Partial<RunContext
     runId: 4242,
     runUrl: 'https://github.com/acme/models/actions/runs/4242',
     sha: 'ffffffffffffffffffffffffffffffffffffffff',
+    ref: 'refs/pull/42/merge',
     pullRequest: {
       number: 42,
       headSha: HEAD_SHA,

@@ -20,8 +20,12 @@ export interface KilnRun {
 }
 
 /** Runs the compiled `kiln` binary (built by the global setup) as a user would. */
-export async function runKiln(args: string[], cwd: string): Promise<KilnRun> {
-  const result = await execa('node', [path.join(ROOT, 'bin', 'kiln.js'), ...args], { cwd, reject: false });
+export async function runKiln(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<KilnRun> {
+  const result = await execa('node', [path.join(ROOT, 'bin', 'kiln.js'), ...args], {
+    cwd,
+    reject: false,
+    env,
+  });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -155,7 +155,7 @@ describe.each(FILES)('examples/workflows/%s', (file) => {
   it('kiln action steps name a known command', () => {
     const steps = kilnSteps(workflow);
     expect(steps.length).toBeGreaterThan(0);
-    for (const step of steps) expect(['plan', 'build', 'report']).toContain(step.with?.command);
+    for (const step of steps) expect(['plan', 'build', 'report', 'publish']).toContain(step.with?.command);
   });
 
   it.skipIf(actionInputs() === undefined)(
@@ -189,16 +189,27 @@ describe('what each example is for', () => {
     expect(needsOf(workflow.jobs.report!)).toEqual(['plan', 'build']);
   });
 
-  it('release.yml runs on v* tags, plans --all, builds every model everywhere, and marks the publish seam', () => {
-    const { text, workflow } = load('release.yml');
+  it('release.yml runs on v* tags, plans --all, builds every model everywhere, then publishes only after all passed', () => {
+    const { workflow } = load('release.yml');
     expect((triggers(workflow).push as { tags: string[] }).tags).toEqual(['v*']);
     const planRun = workflow.jobs.plan!.steps!.map((s) => s.run ?? '').join('\n');
     expect(planRun).toMatch(/kiln plan .*--all/);
     // A failed golden gate fails its build job; nothing may skip that (no continue-on-error).
     expect(JSON.stringify(workflow.jobs.build)).not.toContain('continue-on-error');
-    expect(text).toMatch(/SEAM: publish/);
-    expect(text).toMatch(/#\s+command: publish/);
-    expect(workflow.jobs.publish).toBeUndefined();
+    const publish = workflow.jobs.publish!;
+    expect(needsOf(publish)).toEqual(['build', 'report']);
+    // The default if: success(): a failed build or report publishes nothing.
+    expect(publish.if).toBeUndefined();
+    expect(JSON.stringify(publish)).not.toContain('continue-on-error');
+    const step = kilnSteps({ on: null, jobs: { publish } })[0]!;
+    expect(step.with?.command).toBe('publish');
+    expect(step.with?.oci).toMatch(/^ghcr\.io\//);
+    // Signing the provenance needs the OIDC token and the attestations API.
+    expect(publish.permissions).toMatchObject({
+      'id-token': 'write',
+      attestations: 'write',
+      packages: 'write',
+    });
   });
 
   it('gpu-matrix.yml: the kiln.yaml targets it documents plan a10g / l4 / h100 / cpu on their labels', () => {

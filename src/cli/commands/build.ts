@@ -7,6 +7,8 @@ import { parseCommandArgs, commonOptions } from '../args.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { HostCache } from '../../store/host-cache.js';
 import { pickTargets } from './targets.js';
+import { provenanceFromEnv } from '../../store/provenance.js';
+import { headCommit } from '../git.js';
 
 export const buildUsage =
   'kiln build [--config kiln.yaml] [--target T] [--model M]... [--store DIR] [--json FILE] [--threads N] [--host-cache DIR]';
@@ -39,6 +41,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
   const targets = pickTargets(config, values.target, values.config);
   const progress = streamProgress((line) => process.stderr.write(`${line}\n`));
   const hostCache = hostCacheOption(values['host-cache']);
+  const provenance = provenanceFromEnv(process.env, { commit: await headCommit(config.configDir) });
   const results: TargetBuild[] = [];
   for (const target of targets) {
     const backend = createBackend(
@@ -53,6 +56,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
         backend,
         models,
         progress,
+        provenance,
         ...(values.store ? { storeDir: values.store } : {}),
       }),
     );

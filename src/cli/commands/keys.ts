@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { loadConfig, type KilnConfig } from '../../core/config-load.js';
-import { createBackend } from '../../backends/registry.js';
-import { planEngineJobs } from '../../pipeline/engine-jobs.js';
+import { loadConfig } from '../../core/config-load.js';
+import { keysFor, type KeyEntry } from '../../pipeline/engine-keys.js';
 import { commonOptions, parseCommandArgs } from '../args.js';
 import { openRepo } from '../git.js';
 import { writeJsonAtomic } from '../write-json.js';
@@ -9,15 +8,6 @@ import { pickTargets } from './targets.js';
 
 export const keysUsage =
   'kiln keys [--config kiln.yaml] [--base REF] [--target T] [--model M]... [--json FILE]';
-
-interface KeyEntry {
-  target: string;
-  model: string;
-  profile: string;
-  precision: string;
-  key: string;
-  path: string;
-}
 
 /**
  * `kiln keys`: the artifact key of every engine a build would produce on this host, without
@@ -65,27 +55,4 @@ export async function keysCommand(argv: string[]): Promise<number> {
   if (values.json) await writeJsonAtomic(values.json, keys);
   else process.stdout.write(`${JSON.stringify(keys, null, 2)}\n`);
   return 0;
-}
-
-async function keysFor(config: KilnConfig, targetNames: string[], wanted: string[]): Promise<KeyEntry[]> {
-  const models = wanted.length === 0 ? config.models : config.models.filter((m) => wanted.includes(m.name));
-  const keys: KeyEntry[] = [];
-  for (const target of config.targets.filter((t) => targetNames.includes(t.name))) {
-    const backend = createBackend(
-      target.backend,
-      `${config.configPath}: targets[${config.targets.indexOf(target)}].backend`,
-    );
-    const { jobs } = await planEngineJobs(config, models, backend);
-    for (const job of jobs) {
-      keys.push({
-        target: target.name,
-        model: job.model.name,
-        profile: job.profile.name,
-        precision: job.precision,
-        key: job.key,
-        path: `${job.model.name}/${job.key}`,
-      });
-    }
-  }
-  return keys;
 }

@@ -1,0 +1,141 @@
+import path from 'node:path';
+import { loadConfig } from '../../core/config-load.js';
+import { InputError } from '../../core/errors.js';
+import { readResultsFile } from '../../core/results-files.js';
+import { keysFor } from '../../pipeline/engine-keys.js';
+import { collectCandidates, wantedFromResults, type WantedEngine } from '../../pipeline/publish-selection.js';
+import { LocalStore } from '../../store/local-store.js';
+import { pushRelease } from '../../store/oci-release.js';
+import { provenanceFromEnv } from '../../store/provenance.js';
+import { validateVersion } from '../../store/release.js';
+import { writeRelease } from '../../store/release-writer.js';
+import { exportTritonRepository } from '../../store/triton-export.js';
+import { commonOptions, parseCommandArgs } from '../args.js';
+import { headCommit } from '../git.js';
+import { writeJsonAtomic } from '../write-json.js';
+import { pickTargets } from './targets.js';
+
+export const publishUsage =
+  'kiln publish --version V [--config kiln.yaml] [--results FILE]... [--store DIR] [--to DIR] [--oci REGISTRY/NAMESPACE] [--plain-http] [--triton REPO] [--model M]... [--json FILE]';
+
+/** What `kiln publish --json` writes: the Action attests exactly these engine digests. */
+export interface PublishResults {
+  schema: 'kiln.publish/v1';
+  version: string;
+  releases: Array<{
+    model: string;
+    dir: string;
+    status: 'published' | 'unchanged';
+    oci?: { reference: string; digest: string };
+    /** Triton models written for this release (`--triton`). */
+    triton?: Array<{ name: string; version: number; dir: string }>;
+    engines: Array<{
+      key: string;
+      profile: string;
+      precision: string;
+      target?: string;
+      file: string;
+      sha256: string;
+    }>;
+  }>;
+}
+
+/**
+ * `kiln publish`: verified engines (from build results, or this host's keys) become an immutable
+ * model version in the local release store, then in an OCI registry. Anything unverified, missing
+ * or damaged stops it before a byte is written. Registry credentials come only from the
+ * environment (KILN_REGISTRY_USER / KILN_REGISTRY_PASSWORD), never from flags that `ps` shows.
+ */
+export async function publishCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs('publish', argv, {
+    ...commonOptions,
+    config: { type: 'string', short: 'c', default: 'kiln.yaml' },
+    version: { type: 'string' },
+    results: { type: 'string', multiple: true },
+    store: { type: 'string' },
+    to: { type: 'string' },
+    oci: { type: 'string' },
+    'plain-http': { type: 'boolean' },
+    triton: { type: 'string' },
+    target: { type: 'string', short: 't' },
+    model: { type: 'string', short: 'm', multiple: true },
+    json: { type: 'string' },
+  });
+  if (!values.version) throw new InputError('kiln publish: --version is required (e.g. the release tag)');
+  const version = validateVersion(values.version, '--version');
+  const config = await loadConfig(values.config);
+  const models = values.model ?? [];
+  for (const name of models) {
+    if (!config.models.some((m) => m.name === name)) {
+      throw new InputError(`--model ${name}: no such model in ${values.config}`);
+    }
+  }
+  const store = new LocalStore(values.store ? path.resolve(values.store) : config.storeDir);
+  const wanted: WantedEngine[] = values.results
+    ? wantedFromResults(
+        (await Promise.all(values.results.map(readResultsFile))).flatMap((s) => s.builds),
+        models,
+      )
+    : await keysFor(
+        config,
+        pickTargets(config, values.target, values.config).map((t) => t.name),
+        models,
+      );
+  const byModel = await collectCandidates(store, wanted);
+  const root = values.to ? path.resolve(values.to) : path.join(path.dirname(config.storeDir), 'releases');
+  const provenance = provenanceFromEnv(process.env, { commit: await headCommit(config.configDir) });
+  const auth =
+    process.env.KILN_REGISTRY_USER || process.env.KILN_REGISTRY_PASSWORD
+      ? { username: process.env.KILN_REGISTRY_USER ?? '', password: process.env.KILN_REGISTRY_PASSWORD ?? '' }
+      : undefined;
+
+  const results: PublishResults = { schema: 'kiln.publish/v1', version, releases: [] };
+  for (const [model, candidates] of byModel) {
+    const written = await writeRelease({ root, model, version, candidates, provenance });
+    const verb = written.status === 'published' ? 'published' : 'already published (unchanged)';
+    process.stderr.write(
+      `${model}@${version}: ${verb}, ${written.record.engines.length} engines → ${written.dir}\n`,
+    );
+    let oci: { reference: string; digest: string } | undefined;
+    if (values.oci) {
+      oci = await pushRelease({
+        target: values.oci,
+        releaseDir: written.dir,
+        ...(auth ? { auth } : {}),
+        ...(values['plain-http'] ? { plainHttp: true } : {}),
+        onProgress: (line: string) => process.stderr.write(`${model}@${version}: ${line}\n`),
+      });
+      process.stderr.write(`${model}@${version}: pushed ${oci.reference}@${oci.digest}\n`);
+    }
+    let triton: Array<{ name: string; version: number; dir: string }> | undefined;
+    if (values.triton && written.status === 'published') {
+      triton = (
+        await exportTritonRepository({ release: written.dir, repository: path.resolve(values.triton) })
+      ).map((m) => ({ name: m.name, version: m.version, dir: m.dir }));
+      for (const m of triton)
+        process.stderr.write(`${model}@${version}: Triton ${m.name} version ${m.version} → ${m.dir}\n`);
+    } else if (values.triton) {
+      // Exporting again would add a duplicate Triton version; `kiln triton` exports on demand.
+      process.stderr.write(
+        `${model}@${version}: unchanged, so not exported to Triton again (kiln triton exports on demand)\n`,
+      );
+    }
+    results.releases.push({
+      model,
+      dir: written.dir,
+      status: written.status,
+      ...(oci ? { oci } : {}),
+      ...(triton ? { triton } : {}),
+      engines: written.record.engines.map((e) => ({
+        key: e.key,
+        profile: e.profile,
+        precision: e.precision,
+        ...(e.target ? { target: e.target } : {}),
+        file: `${model}/${version}/${e.dir}/${e.engine.file}`,
+        sha256: e.engine.sha256,
+      })),
+    });
+  }
+  if (values.json) await writeJsonAtomic(values.json, results);
+  return 0;
+}

@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { InputError } from '../../core/errors.js';
+import { exportTritonRepository } from '../../store/triton-export.js';
+import { commonOptions, parseCommandArgs } from '../args.js';
+
+export const tritonUsage =
+  'kiln triton RELEASE --out REPO [--triton-version N] [--backend B]...   (RELEASE: <releases>/<model>/<version>)';
+
+/**
+ * `kiln triton`: a published release as a Triton model repository, one Triton model per profile
+ * and precision; the release's hashes are re-checked first, and nothing is half-written.
+ */
+export async function tritonCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    'triton',
+    argv,
+    {
+      ...commonOptions,
+      out: { type: 'string', short: 'o' },
+      'triton-version': { type: 'string' },
+      backend: { type: 'string', multiple: true },
+    },
+    true,
+  );
+  if (positionals.length !== 1) {
+    throw new InputError(
+      `kiln triton: expected one RELEASE folder, found ${positionals.length} (${tritonUsage})`,
+    );
+  }
+  if (!values.out) throw new InputError('kiln triton: --out REPO is required (the Triton model repository)');
+  const models = await exportTritonRepository({
+    release: path.resolve(positionals[0]!),
+    repository: path.resolve(values.out),
+    ...(values['triton-version'] !== undefined
+      ? { tritonVersion: parseTritonVersion(values['triton-version']) }
+      : {}),
+    ...(values.backend ? { backends: values.backend } : {}),
+  });
+  for (const model of models) {
+    process.stdout.write(
+      `${model.name}: version ${model.version} (${model.keys.length} engines) → ${model.dir}\n`,
+    );
+  }
+  return 0;
+}
+
+/** Triton version folders are positive integers. */
+export function parseTritonVersion(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new InputError(
+      `--triton-version ${text}: expected a positive whole number (Triton version folder)`,
+    );
+  }
+  return n;
+}

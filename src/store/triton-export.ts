@@ -1,0 +1,185 @@
+/**
+ * Exports a kiln release as a Triton model repository:
+ *
+ * ```
+ * <repository>/<model>_<profile>_<precision>/config.pbtxt
+ * <repository>/<model>_<profile>_<precision>/<version>/model.plan | model.sm86.plan | model.ort | model.onnx
+ * <repository>/<model>_<profile>_<precision>/warmup/kiln-golden-<i>-<input>
+ * ```
+ *
+ * Triton serves only the newest version by default, so config.pbtxt and warmup/ always describe
+ * the newest one. Writing is triton-repository.ts's: staged, renamed into place, config last.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { InputError } from '../core/errors.js';
+import type { ArtifactRecord } from './artifact.js';
+import { readRelease } from './release.js';
+import type { ReleaseRecord } from './release.js';
+import { renderTritonConfig } from './triton-config.js';
+import type { TritonModelConfig } from './triton-config.js';
+import { planTritonModels } from './triton-model-plan.js';
+import type { TritonModelPlan } from './triton-model-plan.js';
+import { tritonVersions, writeTritonModels } from './triton-repository.js';
+import type { TritonModelWrite } from './triton-repository.js';
+import { readTritonSignature } from './triton-signature.js';
+import type { TritonSignature } from './triton-signature.js';
+
+/** What to export and where. */
+export interface TritonExportOptions {
+  /** The release folder: `<releases>/<model>/<version>`, holding release.json. */
+  release: string;
+  /** The Triton model repository root; created when missing. */
+  repository: string;
+  /** Triton version folder to write: a positive integer above every one there; default: the next one. */
+  tritonVersion?: number;
+  /** Export only engines of these kiln backends (e.g. `['tensorrt']`); default: all. */
+  backends?: readonly string[];
+}
+
+/** One Triton model written by the export. */
+export interface TritonExportedModel {
+  name: string;
+  version: number;
+  /** `<repository>/<name>`. */
+  dir: string;
+  /** Artifact keys of the engines it serves, in file order. */
+  keys: string[];
+  /** Files written, relative to `dir`. */
+  files: string[];
+}
+
+interface PreparedModel {
+  plan: TritonModelPlan;
+  signature: TritonSignature;
+  version: number;
+  dir: string;
+  exists: boolean;
+}
+
+async function readArtifact(file: string): Promise<ArtifactRecord> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as ArtifactRecord;
+  } catch (error) {
+    throw new InputError(`${file}: unreadable artifact.json: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Reads every artifact of `plan`, checking that its engines agree on inputs and outputs. */
+async function planSignature(releaseDir: string, plan: TritonModelPlan): Promise<TritonSignature> {
+  let first: { signature: TritonSignature; key: string } | undefined;
+  for (const { engine } of plan.files) {
+    const dir = path.join(releaseDir, engine.dir);
+    const record = await readArtifact(path.join(dir, 'artifact.json'));
+    if (record.key !== engine.key || record.engine?.file !== engine.engine.file) {
+      throw new InputError(
+        `${path.join(dir, 'artifact.json')}: key ${record.key} / engine ${record.engine?.file} differ from release.json's ${engine.key} / ${engine.engine.file}`,
+      );
+    }
+    const signature = await readTritonSignature(dir, record);
+    if (!first) {
+      first = { signature, key: engine.key };
+      continue;
+    }
+    const io = (s: TritonSignature) => JSON.stringify([s.inputs, s.outputs]);
+    if (io(signature) !== io(first.signature)) {
+      throw new InputError(
+        `${path.join(dir, 'artifact.json')}: engine ${engine.key} has other inputs or outputs than ${first.key}, yet both would be Triton model ${plan.name}`,
+      );
+    }
+  }
+  return (first as { signature: TritonSignature }).signature;
+}
+
+function modelConfig(prepared: PreparedModel, release: ReleaseRecord): TritonModelConfig {
+  const { plan, signature } = prepared;
+  const accelerator = plan.kilnBackend === 'onnxruntime-gpu' && plan.files[0]?.engine.hardware.provider;
+  return {
+    name: plan.name,
+    ...(plan.platform === undefined ? {} : { platform: plan.platform }),
+    ...(plan.backend === undefined ? {} : { backend: plan.backend }),
+    // Profiles are fixed shapes, batch included: Triton must not add a batch dimension.
+    maxBatchSize: 0,
+    inputs: signature.inputs,
+    outputs: signature.outputs,
+    instanceKind: plan.gpu ? 'KIND_GPU' : 'KIND_CPU',
+    ...(plan.defaultModelFilename === undefined ? {} : { defaultModelFilename: plan.defaultModelFilename }),
+    ccModelFilenames: plan.ccModelFilenames,
+    ...(accelerator === 'tensorrt' ? { gpuAccelerators: ['tensorrt'] } : {}),
+    parameters: {
+      kiln_release: release.version,
+      kiln_artifact_keys: plan.files.map((f) => f.engine.key).join(','),
+    },
+    warmup: signature.warmup,
+  };
+}
+
+/** Everything writeTritonModels needs for one prepared model. */
+function modelWrite(releaseDir: string, release: ReleaseRecord, prepared: PreparedModel): TritonModelWrite {
+  const comment = [
+    `Written by kiln from release ${release.model}@${release.version}; the next export replaces it.`,
+  ];
+  return {
+    name: prepared.plan.name,
+    version: prepared.version,
+    dir: prepared.dir,
+    exists: prepared.exists,
+    engines: prepared.plan.files.map(({ engine, fileName }) => ({
+      source: path.join(releaseDir, engine.dir, engine.engine.file),
+      fileName,
+    })),
+    warmupFiles: prepared.signature.warmupFiles,
+    config: renderTritonConfig(modelConfig(prepared, release), comment),
+  };
+}
+
+function checkVersion(version: number | undefined): void {
+  if (version !== undefined && (!Number.isSafeInteger(version) || version < 1)) {
+    throw new InputError(`tritonVersion: found ${version}, expected a positive integer`);
+  }
+}
+
+/**
+ * Exports the release in `options.release` (re-hashed by readRelease) into the Triton repository.
+ * Everything is checked before anything is written: a version folder that already exists, an
+ * engine Triton cannot serve or cannot choose, and damaged golden data are refused with one line.
+ * A version at or below the newest one there is refused too: config.pbtxt serves the newest.
+ */
+export async function exportTritonRepository(options: TritonExportOptions): Promise<TritonExportedModel[]> {
+  checkVersion(options.tritonVersion);
+  const release = await readRelease(options.release);
+  const where = path.join(options.release, 'release.json');
+  const plans = planTritonModels(release, where, options.backends);
+  if (plans.length === 0) {
+    const only = options.backends ? ` of backends ${options.backends.join(', ')}` : '';
+    throw new InputError(`${where}: no engines${only} to export`);
+  }
+  const prepared: PreparedModel[] = [];
+  for (const plan of plans) {
+    const dir = path.join(options.repository, plan.name);
+    const versions = await tritonVersions(dir);
+    const newest = Math.max(0, ...(versions ?? []));
+    const version = options.tritonVersion ?? newest + 1;
+    if (version <= newest) {
+      // config.pbtxt and warmup/ describe the newest version, the one Triton serves by default:
+      // writing them for an older one would break the version being served.
+      const what = versions?.includes(version) ? 'already exists' : `is older than version ${newest} there`;
+      throw new InputError(
+        `${path.join(dir, String(version))}: Triton version ${version} ${what}, expected a new version (next free: ${newest + 1})`,
+      );
+    }
+    const signature = await planSignature(options.release, plan);
+    prepared.push({ plan, signature, version, dir, exists: versions !== undefined });
+  }
+  const written = await writeTritonModels(
+    options.repository,
+    prepared.map((model) => modelWrite(options.release, release, model)),
+  );
+  return prepared.map((model, i) => ({
+    name: model.plan.name,
+    version: model.version,
+    dir: model.dir,
+    keys: model.plan.files.map((f) => f.engine.key),
+    files: written[i] as string[],
+  }));
+}

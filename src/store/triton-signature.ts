@@ -1,0 +1,159 @@
+/**
+ * A Triton model's inputs, outputs and warmup requests, taken from what kiln stored with the
+ * artifact: input dims from the profile it was built for (the engine accepts nothing else), data
+ * types and output dims from the golden tensors it was verified with.
+ */
+import path from 'node:path';
+import { InputError } from '../core/errors.js';
+import { readNpy } from '../core/npy.js';
+import { formatShape } from '../core/tensor.js';
+import type { HostTensor } from '../core/tensor.js';
+import type { ArtifactRecord } from './artifact.js';
+import { TRITON_DATA_TYPES } from './triton-config.js';
+import type { TritonTensor, TritonWarmupSample } from './triton-config.js';
+
+/** Golden samples beyond this many only slow Triton's model load down. */
+export const MAX_WARMUP_SAMPLES = 4;
+
+/** A warmup input file: its name in the model's `warmup/` folder and its raw bytes. */
+export interface WarmupFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** What config.pbtxt says about a model's tensors, and the warmup files it references. */
+export interface TritonSignature {
+  inputs: TritonTensor[];
+  outputs: TritonTensor[];
+  warmup: TritonWarmupSample[];
+  warmupFiles: WarmupFile[];
+}
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Row-major little-endian bytes, no header: what Triton reads from `input_data_file`. */
+export function rawTensorBytes(tensor: HostTensor): Uint8Array {
+  const { data } = tensor;
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  const width = data.BYTES_PER_ELEMENT;
+  if (!HOST_LITTLE_ENDIAN && width > 1) {
+    for (let i = 0; i < bytes.length; i += width) bytes.subarray(i, i + width).reverse();
+  }
+  return bytes;
+}
+
+/** Input dims of the profile: fixed shapes as they are, ranged ones with -1 where min and max differ. */
+function profileDims(record: ArtifactRecord, where: string): Map<string, number[]> {
+  const profile = record.keyInputs.profile as Record<string, Record<string, number[]> | undefined>;
+  if (profile?.shapes) return new Map(Object.entries(profile.shapes));
+  const { min, max } = profile ?? {};
+  if (!min || !max) {
+    throw new InputError(`${where}: keyInputs.profile has neither shapes nor min/max, expected one of them`);
+  }
+  return new Map(
+    Object.entries(min).map(([name, low]) => [name, low.map((d, i) => (max[name]?.[i] === d ? d : -1))]),
+  );
+}
+
+/** Dims that fit every shape seen: equal sizes kept, differing ones -1. */
+function mergeDims(dims: number[] | undefined, shape: readonly number[]): number[] {
+  if (!dims) return [...shape];
+  return dims.map((d, i) => (d === shape[i] ? d : -1));
+}
+
+function fits(dims: readonly number[], shape: readonly number[]): boolean {
+  return dims.length === shape.length && dims.every((d, i) => d === -1 || d === shape[i]);
+}
+
+async function readSample(dir: string, files: Record<string, string>): Promise<Map<string, HostTensor>> {
+  const tensors = new Map<string, HostTensor>();
+  for (const [name, file] of Object.entries(files)) tensors.set(name, await readNpy(path.join(dir, file)));
+  return tensors;
+}
+
+/** `kiln-golden-0-x`; tensor names may hold `/` or `:`, which a file name may not. */
+function warmupFileName(sample: number, input: number, name: string, taken: Set<string>): string {
+  const base = `kiln-golden-${sample}-${name.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+  const file = taken.has(base) ? `${base}-${input}` : base;
+  taken.add(file);
+  return file;
+}
+
+/**
+ * Reads the golden samples of the artifact in `dir` (its `artifact.json` is `record`) into the
+ * Triton signature. Refuses, naming the file, an artifact without golden samples, a sample whose
+ * inputs differ from the profile's, and dtypes that change between samples.
+ */
+export async function readTritonSignature(dir: string, record: ArtifactRecord): Promise<TritonSignature> {
+  const where = path.join(dir, 'artifact.json');
+  const dims = profileDims(record, where);
+  const samples = record.golden?.samplesFiles ?? [];
+  if (samples.length === 0) {
+    throw new InputError(
+      `${where}: golden.samplesFiles is empty, expected golden samples to type the outputs`,
+    );
+  }
+  const inputs = new Map<string, TritonTensor>();
+  const outputs = new Map<string, TritonTensor>();
+  const signature: TritonSignature = { inputs: [], outputs: [], warmup: [], warmupFiles: [] };
+  for (const [index, files] of samples.entries()) {
+    const names = Object.keys(files.inputs).sort().join(', ');
+    if (names !== [...dims.keys()].sort().join(', ')) {
+      throw new InputError(
+        `${where}: golden sample ${index} has inputs [${names}], expected the profile's [${[...dims.keys()].sort().join(', ')}]`,
+      );
+    }
+    const sampleInputs = await readSample(dir, files.inputs);
+    for (const [name, tensor] of sampleInputs) {
+      const expected = dims.get(name) as number[];
+      if (!fits(expected, tensor.shape)) {
+        throw new InputError(
+          `${path.join(dir, files.inputs[name] as string)}: shape ${formatShape(tensor.shape)} does not fit the profile's [${expected.join(', ')}] for input '${name}'`,
+        );
+      }
+      merge(inputs, name, tensor, expected, path.join(dir, files.inputs[name] as string));
+    }
+    for (const [name, tensor] of await readSample(dir, files.outputs)) {
+      const dimsSoFar = mergeDims(outputs.get(name)?.dims, tensor.shape);
+      merge(outputs, name, tensor, dimsSoFar, path.join(dir, files.outputs[name] as string));
+    }
+    if (index < MAX_WARMUP_SAMPLES) addWarmup(signature, index, sampleInputs, [...dims.keys()]);
+  }
+  signature.inputs = [...dims.keys()].map((name) => inputs.get(name) as TritonTensor);
+  signature.outputs = [...outputs.values()];
+  return signature;
+}
+
+function merge(
+  into: Map<string, TritonTensor>,
+  name: string,
+  tensor: HostTensor,
+  dims: number[],
+  file: string,
+): void {
+  const dataType = TRITON_DATA_TYPES[tensor.dtype];
+  const seen = into.get(name);
+  if (seen && (seen.dataType !== dataType || seen.dims.length !== tensor.shape.length)) {
+    throw new InputError(
+      `${file}: '${name}' is ${tensor.dtype} ${formatShape(tensor.shape)}, expected ${seen.dataType} of rank ${seen.dims.length} as in the first golden sample`,
+    );
+  }
+  into.set(name, { name, dataType, dims });
+}
+
+function addWarmup(
+  signature: TritonSignature,
+  index: number,
+  tensors: Map<string, HostTensor>,
+  order: string[],
+): void {
+  const taken = new Set<string>();
+  const sample: TritonWarmupSample = { name: `kiln-golden-${index}`, inputs: [] };
+  for (const [position, name] of order.entries()) {
+    const tensor = tensors.get(name) as HostTensor;
+    const file = warmupFileName(index, position, name, taken);
+    sample.inputs.push({ name, dataType: TRITON_DATA_TYPES[tensor.dtype], dims: [...tensor.shape], file });
+    signature.warmupFiles.push({ name: file, bytes: rawTensorBytes(tensor) });
+  }
+  signature.warmup.push(sample);
+}
