@@ -6,6 +6,8 @@ import { probeHost, type HostProbe } from '../../src/backends/host/host-probe.js
 import { REGISTER_NOTE, registerCommand, runnerLabels } from './labels.js';
 import { runCommand } from './run-command.js';
 import { serveCommand } from './serve-command.js';
+import { deployCommand } from './deploy-command.js';
+import { rollbackCommand } from './rollback-command.js';
 
 /** What a command may touch; tests swap in fixtures and buffers. */
 export interface AgentIo {
@@ -71,6 +73,8 @@ export const commands: Record<string, AgentCommand> = {
   },
   serve: serveCommand,
   run: runCommand,
+  deploy: deployCommand,
+  rollback: rollbackCommand,
 };
 
 /** The registration point for other modules' subcommands (`serve`, `lease`). */

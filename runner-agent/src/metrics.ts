@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BuildResults } from '../../src/core/results.js';
+import { DEPLOY_REASONS, DEPLOY_STEPS, STEP_OUTCOMES, type DeployRecord } from './deploy-record.js';
 import { KILN_VERSION } from '../../src/core/version.js';
 
 /**
@@ -17,6 +18,10 @@ import { KILN_VERSION } from '../../src/core/version.js';
  * - `model`, `profile`: the build matrix of kiln.yaml; the latency gauge keeps at most
  *   `maxLatencySeries` series and evicts the least recently updated one beyond that (a gauge that
  *   disappears only goes stale in Prometheus, which is the right reading for a model no longer built).
+ * - Deploys: `model` is bounded like `target`; `step`, `outcome` and `reason` are fixed enums (a
+ *   value from an events file outside them reads `other`); `version` exists only on gauges, and
+ *   only for the serving version of each model (`kiln_deploy_serving_info`) and the last
+ *   `DEPLOY_P99_VERSIONS` versions deployed (`kiln_deploy_p99_ms`); older series are removed.
  * - No label ever carries a key, a path, a timestamp or free text.
  */
 export interface AgentMetricsOptions {
@@ -39,6 +44,10 @@ export interface RecordBuildOptions {
   replay?: boolean;
 }
 
+/** Versions per model that keep a `kiln_deploy_p99_ms` series (the serving one and the candidate). */
+const DEPLOY_P99_VERSIONS = 2;
+const VERSION_LABEL = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
 /** The label value that absorbs values beyond a label's budget. */
 export const OTHER_LABEL = 'other';
 
@@ -57,8 +66,17 @@ export class AgentMetrics {
   readonly interferenceEvents: Counter<'device'>;
   readonly leaseWait: Histogram;
   readonly info: Gauge<'version'>;
+  readonly deploySteps: Counter<'model' | 'step' | 'outcome'>;
+  readonly deployServing: Gauge<'model' | 'version'>;
+  readonly deployRollbacks: Counter<'model' | 'reason'>;
+  readonly deployP99: Gauge<'model' | 'version'>;
 
   private readonly targets: BoundedLabel;
+  private readonly deployModels: BoundedLabel;
+  /** model -> the version its `kiln_deploy_serving_info` series names. */
+  private readonly servingVersion = new Map<string, string>();
+  /** model -> versions with a `kiln_deploy_p99_ms` series, oldest first. */
+  private readonly p99Versions = new Map<string, string[]>();
   private readonly devices: BoundedLabel;
   private readonly maxLatencySeries: number;
   /** Latency series in least-recently-updated order (Map keeps insertion order; updates re-insert). */
@@ -70,6 +88,7 @@ export class AgentMetrics {
     this.maxLatencySeries = options.maxLatencySeries ?? 1000;
     this.targets = new BoundedLabel(options.maxLabelValues ?? 64);
     this.devices = new BoundedLabel(options.maxLabelValues ?? 64);
+    this.deployModels = new BoundedLabel(options.maxLabelValues ?? 64);
 
     this.builds = new Counter({
       name: 'kiln_builds_total',
@@ -105,6 +124,30 @@ export class AgentMetrics {
       name: 'kiln_agent_info',
       help: 'Always 1; the labels describe the running agent.',
       labelNames: ['version'],
+      registers,
+    });
+    this.deploySteps = new Counter({
+      name: 'kiln_deploy_steps_total',
+      help: 'Deploy steps run by kiln-agent deploy/rollback, by model, step (pull, verify, load, warmup, latency, switch, recover, rollback) and outcome (ok, fail, skip).',
+      labelNames: ['model', 'step', 'outcome'],
+      registers,
+    });
+    this.deployServing = new Gauge({
+      name: 'kiln_deploy_serving_info',
+      help: 'Always 1; the version label names the version the model serves (its current pointer).',
+      labelNames: ['model', 'version'],
+      registers,
+    });
+    this.deployRollbacks = new Counter({
+      name: 'kiln_deploy_rollbacks_total',
+      help: 'Deploys refused with the serving version kept, by the step that refused (reason), plus manual rollbacks (reason="manual").',
+      labelNames: ['model', 'reason'],
+      registers,
+    });
+    this.deployP99 = new Gauge({
+      name: 'kiln_deploy_p99_ms',
+      help: 'p99 in milliseconds of a version on this host, measured while deploying it (latency step, else warmup runs).',
+      labelNames: ['model', 'version'],
       registers,
     });
     this.info.set({ version: options.version ?? KILN_VERSION }, 1);
@@ -152,6 +195,42 @@ export class AgentMetrics {
     this.interferenceEvents.inc({ device: this.devices.map(device) }, count);
   }
 
+  /**
+   * Updates the deploy metrics from one deploy, rollback or recovery record (the events spool). With
+   * `replay` (a record an earlier agent already saw) only the gauges move, not the counters.
+   */
+  recordDeploy(record: DeployRecord, options: RecordBuildOptions = {}): void {
+    const model = this.deployModels.map(record.model);
+    if (!options.replay) {
+      for (const event of record.steps) {
+        const step = oneOf(event.step, DEPLOY_STEPS);
+        this.deploySteps.inc({ model, step, outcome: oneOf(event.outcome, STEP_OUTCOMES) });
+      }
+      if (record.outcome === 'refused' || record.kind === 'rollback') {
+        this.deployRollbacks.inc({ model, reason: oneOf(record.reason ?? 'error', DEPLOY_REASONS) });
+      }
+    }
+    // Folded models share one series; a version there would name some other model's version.
+    if (model === OTHER_LABEL) return;
+    const old = this.servingVersion.get(model);
+    const serving =
+      record.serving !== null && VERSION_LABEL.test(record.serving) ? record.serving : undefined;
+    if (old !== undefined && old !== serving) this.deployServing.remove({ model, version: old });
+    if (serving === undefined) this.servingVersion.delete(model);
+    else {
+      this.servingVersion.set(model, serving);
+      this.deployServing.set({ model, version: serving }, 1);
+    }
+    if (record.p99Ms !== undefined && Number.isFinite(record.p99Ms) && VERSION_LABEL.test(record.version)) {
+      const versions = (this.p99Versions.get(model) ?? []).filter((v) => v !== record.version);
+      versions.push(record.version);
+      while (versions.length > DEPLOY_P99_VERSIONS)
+        this.deployP99.remove({ model, version: versions.shift()! });
+      this.p99Versions.set(model, versions);
+      this.deployP99.set({ model, version: record.version }, record.p99Ms);
+    }
+  }
+
   /** Records how long a build waited for its GPU lease. */
   observeLeaseWait(seconds: number): void {
     this.leaseWait.observe(seconds);
@@ -178,6 +257,11 @@ export class AgentMetrics {
 }
 
 type LatencyLabel = 'model' | 'profile' | 'precision' | 'device' | 'quantile';
+
+/** `value` when it is one of `allowed`, else `other`: events files are input, enums stay enums. */
+function oneOf(value: string, allowed: readonly string[]): string {
+  return allowed.includes(value) ? value : OTHER_LABEL;
+}
 
 /** Passes the first `limit` distinct values through and folds any later new value into `other`. */
 class BoundedLabel {

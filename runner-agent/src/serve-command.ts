@@ -2,15 +2,17 @@ import { parseArgs } from 'node:util';
 import { InputError } from '../../src/core/errors.js';
 import { KILN_VERSION } from '../../src/core/version.js';
 import type { AgentCommand } from './cli.js';
+import { defaultEventsDir, watchDeployEvents } from './deploy-events.js';
 import { AgentMetrics } from './metrics.js';
 import { startServer, watchResults } from './serve.js';
 
 /**
  * `kiln-agent serve`: /healthz and Prometheus /metrics on loopback by default, fed by the
- * `kiln build --json` files runner jobs drop into the results spool. Runs until SIGTERM/SIGINT.
+ * `kiln build --json` files runner jobs drop into the results spool, and by the records `kiln-agent
+ * deploy`/`rollback` drop into the deploy events spool. Runs until SIGTERM/SIGINT.
  */
 export const serveCommand: AgentCommand = {
-  usage: 'serve [--host H] [--port N] [--results DIR] [--device NAME]   /healthz + /metrics',
+  usage: 'serve [--host H] [--port N] [--results DIR] [--events DIR] [--device NAME]   /healthz + /metrics',
   run: async (argv, io) => {
     let values;
     try {
@@ -22,6 +24,7 @@ export const serveCommand: AgentCommand = {
           port: { type: 'string', default: io.env.KILN_AGENT_PORT || '9464' },
           results: { type: 'string', default: io.env.KILN_AGENT_RESULTS || '/var/lib/kiln-agent/results' },
           device: { type: 'string', default: io.env.KILN_AGENT_DEVICE || 'cpu' },
+          events: { type: 'string', default: defaultEventsDir(io.env) },
         },
       }));
     } catch (error) {
@@ -47,6 +50,17 @@ export const serveCommand: AgentCommand = {
         },
       },
     );
+    let eventsError: string | undefined;
+    const deployEvents = watchDeployEvents(
+      values.events,
+      (record, info) => metrics.recordDeploy(record, { replay: info.replay }),
+      {
+        onError: (error) => {
+          eventsError = error.message.split('\n')[0];
+          io.stderr(`kiln-agent: ${eventsError}\n`);
+        },
+      },
+    );
     const server = await startServer({
       host: values.host,
       port,
@@ -55,15 +69,24 @@ export const serveCommand: AgentCommand = {
         ok: lastError === undefined,
         checks: [
           { name: 'results-spool', ok: lastError === undefined, ...(lastError ? { detail: lastError } : {}) },
+          // Reported but not fatal to /healthz: a bad events file costs metrics, not deploys or builds.
+          {
+            name: 'deploy-events',
+            ok: eventsError === undefined,
+            ...(eventsError ? { detail: eventsError } : {}),
+          },
         ],
       }),
     });
-    io.stdout(`kiln-agent: serving ${server.url}/metrics and /healthz; results spool ${values.results}\n`);
+    io.stdout(
+      `kiln-agent: serving ${server.url}/metrics and /healthz; results spool ${values.results}; deploy events ${values.events}\n`,
+    );
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);
     });
     await watcher.close();
+    await deployEvents.close();
     await server.close();
     return 0;
   },

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { InputError } from '../../src/core/errors.js';
+import type { DeployRecord } from './deploy-record.js';
+
+/** The serving root: `--root`, else KILN_AGENT_SERVING, else /var/lib/kiln-agent/serving. */
+export function defaultServingRoot(env: NodeJS.ProcessEnv): string {
+  return env.KILN_AGENT_SERVING || '/var/lib/kiln-agent/serving';
+}
+
+/** The events spool: `--events`, else KILN_AGENT_EVENTS, else `<root>/.events`. */
+export function defaultEventsDir(env: NodeJS.ProcessEnv, root: string = defaultServingRoot(env)): string {
+  return env.KILN_AGENT_EVENTS || path.join(root, '.events');
+}
+
+/** Files kept in the spool; older ones go, since only the newest per model decide the gauges. */
+const KEEP_FILES = 500;
+
+/**
+ * Drops `record` into the events spool for `kiln-agent serve`: written under a dot-name and renamed,
+ * so the watcher never reads half a file. Names start with the finish time, so they sort oldest first.
+ */
+export async function writeDeployEvents(dir: string, record: DeployRecord): Promise<string> {
+  const stamp = record.finishedAt.replace(/[-:.]/g, '');
+  const name = `${stamp}-${record.model}-${record.kind}-${process.pid}-${randomBytes(3).toString('hex')}.json`;
+  const file = path.join(dir, name);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, `.${name}.tmp`), `${JSON.stringify(record, null, 2)}\n`);
+    await rename(path.join(dir, `.${name}.tmp`), file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new InputError(`${dir}: cannot write the deploy events (${code})`, { cause: error });
+  }
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
+  for (const old of names.slice(0, Math.max(0, names.length - KEEP_FILES))) {
+    await rm(path.join(dir, old), { force: true });
+  }
+  return file;
+}
+
+/** Whether parsed JSON is a deploy record (enough of one for the metrics to use). */
+export function isDeployRecord(value: unknown): value is DeployRecord {
+  const r = value as Partial<DeployRecord> | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    r.schema === 'kiln.deploy/v1' &&
+    typeof r.model === 'string' &&
+    typeof r.version === 'string' &&
+    Array.isArray(r.steps) &&
+    (r.serving === null || typeof r.serving === 'string')
+  );
+}
+
+export interface DeployEventsWatcher {
+  /** One scan now (also what each poll runs). */
+  scan(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Polls the events spool and hands each new record to `onRecord`, oldest first; files present on
+ * the first scan come with `replay: true` (an earlier agent already counted them: refresh gauges
+ * only). Polling rather than fs.watch for the same reason as the results spool (network
+ * filesystems). A missing folder is not an error: nothing was deployed on this host yet.
+ */
+export function watchDeployEvents(
+  dir: string,
+  onRecord: (record: DeployRecord, info: { file: string; replay: boolean }) => void,
+  options: { intervalMs?: number; onError?: (error: Error, file: string) => void } = {},
+): DeployEventsWatcher {
+  const onError = options.onError ?? ((error: Error) => console.error(`kiln-agent: ${error.message}`));
+  const done = new Map<string, string>();
+  let first = true;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  async function scanOnce(): Promise<void> {
+    const replay = first;
+    first = false;
+    let names: string[];
+    try {
+      names = (await readdir(dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        onError(
+          new Error(`events folder ${dir}: ${(error as NodeJS.ErrnoException).code}`, { cause: error }),
+          dir,
+        );
+      }
+      return;
+    }
+    const present = new Set(names);
+    for (const name of [...done.keys()]) if (!present.has(name)) done.delete(name);
+    const fresh: Array<{ name: string; signature: string; mtimeMs: number }> = [];
+    for (const name of names) {
+      const s = await stat(path.join(dir, name)).catch(() => undefined);
+      if (!s?.isFile()) continue;
+      const signature = `${s.ino}:${s.size}:${s.mtimeMs}`;
+      if (done.get(name) !== signature) fresh.push({ name, signature, mtimeMs: s.mtimeMs });
+    }
+    fresh.sort((a, b) => a.mtimeMs - b.mtimeMs || a.name.localeCompare(b.name));
+    for (const { name, signature } of fresh) {
+      if (closed) return;
+      const file = path.join(dir, name);
+      // Marked first: a file that fails is reported once, not on every poll.
+      done.set(name, signature);
+      try {
+        const record: unknown = JSON.parse(await readFile(file, 'utf8'));
+        if (!isDeployRecord(record)) throw new Error('not a kiln.deploy/v1 record');
+        onRecord(record, { file, replay });
+      } catch (error) {
+        onError(new Error(`${file}: ${(error as Error).message.split('\n')[0]}`, { cause: error }), file);
+      }
+    }
+  }
+
+  function scan(): Promise<void> {
+    running ??= scanOnce().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  function schedule(): void {
+    if (closed) return;
+    timer = setTimeout(() => void scan().finally(schedule), options.intervalMs ?? 2_000);
+    timer.unref();
+  }
+
+  void scan().finally(schedule);
+  return {
+    scan,
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

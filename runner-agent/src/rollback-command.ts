@@ -1,0 +1,110 @@
+import { parseArgs } from 'node:util';
+import { firstLine, InputError, KilnError } from '../../src/core/errors.js';
+import { readRelease } from '../../src/store/release.js';
+import type { AgentCommand } from './cli.js';
+import { hostHardware, realEngineHost } from './deploy-checks.js';
+import { defaultEventsDir, defaultServingRoot, writeDeployEvents } from './deploy-events.js';
+import { DeployLog } from './deploy-log.js';
+import { selectEngines, slotName } from './deploy-plan.js';
+import { lockModel, modelPaths, readPointer, setPointer, versionDir } from './deploy-pointer.js';
+import type { DeployRecord } from './deploy-record.js';
+import { recoverModel } from './deploy-recover.js';
+
+/**
+ * `kiln-agent rollback MODEL`: points `current` back at `previous` after re-verifying it (every file
+ * hash, and that its engines were built for this host), and `previous` at the version rolled back
+ * from, so a second rollback undoes the first (like `cd -`). Takes the model's deploy lock.
+ */
+export function createRollbackCommand(
+  deps: { hostFingerprint?: (backend: string) => Promise<Record<string, unknown>> } = {},
+): AgentCommand {
+  return {
+    usage: 'rollback MODEL [--root DIR] [--events DIR] [--json]   serve the previous version again',
+    run: async (argv, io) => {
+      let parsed;
+      try {
+        parsed = parseArgs({
+          args: argv,
+          strict: true,
+          allowPositionals: true,
+          options: { root: { type: 'string' }, events: { type: 'string' }, json: { type: 'boolean' } },
+        });
+      } catch (error) {
+        throw new InputError(`kiln-agent rollback: ${firstLine(error)}`, { cause: error });
+      }
+      const { values, positionals } = parsed;
+      if (positionals.length !== 1) throw new InputError('kiln-agent rollback: give exactly one MODEL');
+      const root = values.root ?? defaultServingRoot(io.env);
+      const paths = modelPaths(root, positionals[0]!);
+      const print = (line: string) => (values.json ? io.stderr : io.stdout)(`${line}\n`);
+      const log = new DeployLog(`rollback ${paths.model}`, print);
+      const startedAt = new Date().toISOString();
+      const lock = await lockModel(paths, `kiln-agent rollback ${paths.model}`);
+      let record: DeployRecord;
+      try {
+        const recovered = await recoverModel(paths);
+        if (recovered) log.step('recover', 'ok', recovered);
+        const current = await readPointer(paths.current);
+        const target = await readPointer(paths.previous);
+        if (target === null || target === current) {
+          throw new InputError(
+            `rollback ${paths.model}: no previous version to go back to; ${current === null ? 'nothing is serving' : `still serving ${current}`}`,
+          );
+        }
+        log.begin();
+        try {
+          const release = await readRelease(versionDir(paths, target));
+          const selected = selectEngines(
+            release,
+            await hostHardware(release, realEngineHost(deps.hostFingerprint)),
+          );
+          log.step(
+            'verify',
+            'ok',
+            `versions/${target}: every file matches release.json; ${selected.map(slotName).join(', ')} built for this host`,
+          );
+        } catch (error) {
+          if (!(error instanceof KilnError)) throw error;
+          log.step('verify', 'fail', firstLine(error));
+          throw new InputError(
+            `rollback ${paths.model} refused: previous version ${target}: ${firstLine(error)}; ${current === null ? 'nothing is serving' : `still serving ${current}`}`,
+            { cause: error },
+          );
+        }
+        if (current !== null) await setPointer(paths.previous, current);
+        await setPointer(paths.current, target);
+        log.step(
+          'rollback',
+          'ok',
+          `current → versions/${target}${current === null ? '' : `, previous → versions/${current}`}`,
+        );
+        record = {
+          schema: 'kiln.deploy/v1',
+          kind: 'rollback',
+          model: paths.model,
+          version: target,
+          outcome: 'switched',
+          reason: 'manual',
+          previous: current,
+          serving: target,
+          engines: [],
+          steps: log.events,
+          startedAt,
+          finishedAt: new Date().toISOString(),
+        };
+      } finally {
+        await lock.release();
+      }
+      try {
+        await writeDeployEvents(values.events ?? defaultEventsDir(io.env, root), record);
+      } catch (error) {
+        io.stderr(`kiln-agent: warning: ${firstLine(error)}\n`);
+      }
+      if (values.json) io.stdout(`${JSON.stringify(record, null, 2)}\n`);
+      return 0;
+    },
+  };
+}
+
+/** The registered command. */
+export const rollbackCommand: AgentCommand = createRollbackCommand();
