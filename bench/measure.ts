@@ -38,3 +38,8 @@ export async function interleaved(
 export function line(name: string, ratio: number, goal: string, ok: boolean, detail: string): string {
   return `${name.padEnd(46)} ${ratio.toFixed(3).padStart(7)}   goal ${goal.padEnd(7)} ${ok ? 'met ' : 'MISS'}  ${detail}`;
 }
+
+/** A figure printed for context, with no goal to meet or miss. */
+export function diagnosticLine(name: string, ratio: number, detail: string): string {
+  return `${name.padEnd(46)} ${ratio.toFixed(3).padStart(7)}   (diagnostic, no goal)  ${detail}`;
+}

@@ -102,7 +102,7 @@ function parse(argv: string[]) {
       },
     });
   } catch (error) {
-    throw new InputError(`kiln-agent deploy: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+    throw new InputError(`deploy: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }
 }
 

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../src/core/errors.js';
 import type { DeployRecord } from './deploy-record.js';
+import { watchSpool, type SpoolFileInfo, type SpoolWatcher } from './spool-watcher.js';
 
 /** The serving root: `--root`, else KILN_AGENT_SERVING, else /var/lib/kiln-agent/serving. */
 export function defaultServingRoot(env: NodeJS.ProcessEnv): string {
@@ -54,90 +55,33 @@ export function isDeployRecord(value: unknown): value is DeployRecord {
   );
 }
 
-export interface DeployEventsWatcher {
-  /** One scan now (also what each poll runs). */
-  scan(): Promise<void>;
-  close(): Promise<void>;
-}
+export type DeployEventsWatcher = SpoolWatcher;
 
 /**
  * Polls the events spool and hands each new record to `onRecord`, oldest first; files present on
  * the first scan come with `replay: true` (an earlier agent already counted them: refresh gauges
- * only). Polling rather than fs.watch for the same reason as the results spool (network
- * filesystems). A missing folder is not an error: nothing was deployed on this host yet.
+ * only). A missing folder is not an error: nothing was deployed on this host yet.
  */
 export function watchDeployEvents(
   dir: string,
-  onRecord: (record: DeployRecord, info: { file: string; replay: boolean }) => void,
+  onRecord: (record: DeployRecord, info: SpoolFileInfo) => void,
   options: { intervalMs?: number; onError?: (error: Error, file: string) => void } = {},
 ): DeployEventsWatcher {
-  const onError = options.onError ?? ((error: Error) => console.error(`kiln-agent: ${error.message}`));
-  const done = new Map<string, string>();
-  let first = true;
-  let closed = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-
-  async function scanOnce(): Promise<void> {
-    const replay = first;
-    first = false;
-    let names: string[];
-    try {
-      names = (await readdir(dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        onError(
-          new Error(`events folder ${dir}: ${(error as NodeJS.ErrnoException).code}`, { cause: error }),
-          dir,
-        );
-      }
-      return;
-    }
-    const present = new Set(names);
-    for (const name of [...done.keys()]) if (!present.has(name)) done.delete(name);
-    const fresh: Array<{ name: string; signature: string; mtimeMs: number }> = [];
-    for (const name of names) {
-      const s = await stat(path.join(dir, name)).catch(() => undefined);
-      if (!s?.isFile()) continue;
-      const signature = `${s.ino}:${s.size}:${s.mtimeMs}`;
-      if (done.get(name) !== signature) fresh.push({ name, signature, mtimeMs: s.mtimeMs });
-    }
-    fresh.sort((a, b) => a.mtimeMs - b.mtimeMs || a.name.localeCompare(b.name));
-    for (const { name, signature } of fresh) {
-      if (closed) return;
-      const file = path.join(dir, name);
-      // Marked first: a file that fails is reported once, not on every poll.
-      done.set(name, signature);
+  return watchSpool(dir, {
+    label: 'events folder',
+    quietWhenMissing: true,
+    read: async (file) => {
+      let record: unknown;
       try {
-        const record: unknown = JSON.parse(await readFile(file, 'utf8'));
-        if (!isDeployRecord(record)) throw new Error('not a kiln.deploy/v1 record');
-        onRecord(record, { file, replay });
+        record = JSON.parse(await readFile(file, 'utf8'));
       } catch (error) {
-        onError(new Error(`${file}: ${(error as Error).message.split('\n')[0]}`, { cause: error }), file);
+        throw new Error(`${file}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
       }
-    }
-  }
-
-  function scan(): Promise<void> {
-    running ??= scanOnce().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
-
-  function schedule(): void {
-    if (closed) return;
-    timer = setTimeout(() => void scan().finally(schedule), options.intervalMs ?? 2_000);
-    timer.unref();
-  }
-
-  void scan().finally(schedule);
-  return {
-    scan,
-    async close() {
-      closed = true;
-      clearTimeout(timer);
-      await running;
+      if (!isDeployRecord(record)) throw new Error(`${file}: not a kiln.deploy/v1 record`);
+      return record;
     },
-  };
+    handle: onRecord,
+    ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
 }

@@ -30,7 +30,7 @@ export function createRollbackCommand(
           options: { root: { type: 'string' }, events: { type: 'string' }, json: { type: 'boolean' } },
         });
       } catch (error) {
-        throw new InputError(`kiln-agent rollback: ${firstLine(error)}`, { cause: error });
+        throw new InputError(`rollback: ${firstLine(error)}`, { cause: error });
       }
       const { values, positionals } = parsed;
       if (positionals.length !== 1) throw new InputError('kiln-agent rollback: give exactly one MODEL');

@@ -31,7 +31,7 @@ export const runCommand: AgentCommand = {
         },
       }));
     } catch (error) {
-      throw new InputError(`kiln-agent run: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+      throw new InputError(`run: ${(error as Error).message.split('\n')[0]}`, { cause: error });
     }
     if (!values.gpu) throw new InputError('kiln-agent run: --gpu UUID is required (see kiln-agent probe)');
     const retries = Number(values.retries);

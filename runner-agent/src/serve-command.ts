@@ -4,7 +4,8 @@ import { KILN_VERSION } from '../../src/core/version.js';
 import type { AgentCommand } from './cli.js';
 import { defaultEventsDir, watchDeployEvents } from './deploy-events.js';
 import { AgentMetrics } from './metrics.js';
-import { startServer, watchResults } from './serve.js';
+import { startServer } from './serve.js';
+import { watchResults } from './results-watcher.js';
 
 /**
  * `kiln-agent serve`: /healthz and Prometheus /metrics on loopback by default, fed by the
@@ -28,7 +29,7 @@ export const serveCommand: AgentCommand = {
         },
       }));
     } catch (error) {
-      throw new InputError(`kiln-agent serve: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+      throw new InputError(`serve: ${(error as Error).message.split('\n')[0]}`, { cause: error });
     }
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) {

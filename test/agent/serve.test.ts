@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgentMetrics, OTHER_LABEL } from '../../runner-agent/src/metrics.js';
-import { startServer, watchResults } from '../../runner-agent/src/serve.js';
-import type { AgentServer, HealthReport, ResultsFileInfo } from '../../runner-agent/src/serve.js';
+import { startServer } from '../../runner-agent/src/serve.js';
+import { watchResults } from '../../runner-agent/src/results-watcher.js';
+import type { AgentServer, HealthReport } from '../../runner-agent/src/serve.js';
+import type { ResultsFileInfo } from '../../runner-agent/src/results-watcher.js';
 import type { BuildResults, EngineResult, LatencyStats } from '../../src/core/results.js';
 
 const DEVICE = 'GPU-5f2a8c1e-0d3b-4c7e-9a41-2b6f0e8d7c33';

@@ -105,7 +105,7 @@ export async function publishCommand(argv: string[]): Promise<number> {
         ...(values['plain-http'] ? { plainHttp: true } : {}),
         onProgress: (line: string) => process.stderr.write(`${model}@${version}: ${line}\n`),
       });
-      process.stderr.write(`${model}@${version}: pushed ${oci.reference}@${oci.digest}\n`);
+      process.stderr.write(`${model}@${version}: in the registry as ${oci.reference}@${oci.digest}\n`);
     }
     let triton: Array<{ name: string; version: number; dir: string }> | undefined;
     if (values.triton && written.status === 'published') {
