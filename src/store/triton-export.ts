@@ -10,9 +10,10 @@
  * Triton serves only the newest version by default, so config.pbtxt and warmup/ always describe
  * the newest one. Writing is triton-repository.ts's: staged, renamed into place, config last.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
+import { acquireFileLock, describeOwner, FileLockError } from '../core/file-lock.js';
 import type { ArtifactRecord } from './artifact.js';
 import { readRelease } from './release.js';
 import type { ReleaseRecord } from './release.js';
@@ -154,6 +155,21 @@ export async function exportTritonRepository(options: TritonExportOptions): Prom
     const only = options.backends ? ` of backends ${options.backends.join(', ')}` : '';
     throw new InputError(`${where}: no engines${only} to export`);
   }
+  // One export at a time per repository: versions are chosen from what is there, and a crashed
+  // export's staging folder (which Triton would try to load as a model) is swept under the lock.
+  const lock = await lockRepository(options.repository);
+  try {
+    return await exportLocked(options, release, plans);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function exportLocked(
+  options: TritonExportOptions,
+  release: ReleaseRecord,
+  plans: TritonModelPlan[],
+): Promise<TritonExportedModel[]> {
   const prepared: PreparedModel[] = [];
   for (const plan of plans) {
     const dir = path.join(options.repository, plan.name);
@@ -182,4 +198,23 @@ export async function exportTritonRepository(options: TritonExportOptions): Prom
     keys: model.plan.files.map((f) => f.engine.key),
     files: written[i] as string[],
   }));
+}
+
+async function lockRepository(repository: string): Promise<{ release(): Promise<void> }> {
+  await mkdir(repository, { recursive: true });
+  let lock;
+  try {
+    lock = await acquireFileLock(path.join(repository, '.kiln-export.lock'), 'kiln triton export');
+  } catch (error) {
+    if (!(error instanceof FileLockError) || error.reason !== 'held') throw error;
+    throw new InputError(
+      `${repository}: ${describeOwner(error.details.owner)} is exporting into this Triton repository; try again when it is done`,
+      { cause: error },
+    );
+  }
+  for (const name of await readdir(repository)) {
+    if (name.startsWith('.kiln-tmp-'))
+      await rm(path.join(repository, name), { recursive: true, force: true });
+  }
+  return lock;
 }

@@ -10,7 +10,7 @@ import { TRITON_DATA_TYPES } from '../../src/store/triton-config.js';
 import { exportTritonRepository } from '../../src/store/triton-export.js';
 import { FAST_BENCH, GENERATED, runKiln, workspace } from '../helpers/kiln-cli.js';
 import { parseTritonConfig } from '../helpers/pbtxt-parse.js';
-import { addToRelease, writeReleaseJson } from './triton-fixture.js';
+import { addToRelease, writeReleaseJson } from '../helpers/triton-fixture.js';
 
 const config = `version: 1
 models:

@@ -3,12 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
+import { acquireFileLock } from '../../src/core/file-lock.js';
 import type { HostTensor } from '../../src/core/tensor.js';
 import { exportTritonRepository } from '../../src/store/triton-export.js';
 import { rawTensorBytes } from '../../src/store/triton-signature.js';
 import { parseTritonConfig } from '../helpers/pbtxt-parse.js';
-import { treeFiles, writeFakeRelease } from './triton-fixture.js';
-import type { FakeArtifact } from './triton-fixture.js';
+import { treeFiles, writeFakeRelease } from '../helpers/triton-fixture.js';
+import type { FakeArtifact } from '../helpers/triton-fixture.js';
 
 const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const f32 = (shape: number[], seed: number): HostTensor => ({
@@ -71,6 +72,23 @@ async function config(model: string): Promise<Record<string, unknown>> {
 }
 
 describe('exportTritonRepository: an onnxruntime-cpu release', () => {
+  it("sweeps a crashed export's staging folder and refuses to run beside a live export", async () => {
+    await writeFakeRelease(release, '1.2.0', [cpuArtifact(1)]);
+    // What a SIGKILLed export leaves: Triton would try to load this folder as a model.
+    await mkdir(path.join(repository, '.kiln-tmp-crashed', 'ocr-cls_b1_fp32'), { recursive: true });
+    await exportTritonRepository({ release, repository });
+    expect(await readdir(repository)).toEqual(['ocr-cls_b1_fp32']);
+
+    const held = await acquireFileLock(path.join(repository, '.kiln-export.lock'), 'kiln triton export');
+    try {
+      await expect(exportTritonRepository({ release, repository })).rejects.toThrow(
+        /is exporting into this Triton repository; try again when it is done/,
+      );
+    } finally {
+      await held.release();
+    }
+  });
+
   it('writes config.pbtxt, the ORT engine as model.ort and at most four warmup samples', async () => {
     const spec = cpuArtifact(5);
     await writeFakeRelease(release, '1.2.0', [spec]);
