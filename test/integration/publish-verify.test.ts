@@ -235,6 +235,25 @@ describe('kiln publish: local release store, a real OCI registry, a Triton repos
     expect(await manifestStatus(registry.url, 'kiln/two-head', 'v2.0.0')).toBe(404);
   });
 
+  it('without --results publishes what this host builds, and refuses engines that were never built', async () => {
+    const run = await runKiln(['publish', '--version', 'local-1'], dir);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const record = JSON.parse(
+      await readFile(path.join(dir, '.kiln', 'releases', 'two-head', 'local-1', 'release.json'), 'utf8'),
+    ) as ReleaseRecord;
+    expect(record.engines.map((e) => e.key)).toEqual([results.engines[0]!.key]);
+
+    const empty = await workspace(config, {
+      'model.onnx': path.join(GENERATED, 'two-head.onnx'),
+    });
+    const missing = await runKiln(['publish', '--version', 'local-1'], empty);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(
+      /^kiln: two-head\/b1\/fp32 on cpu \(\w{12}\): not in the store .*; build it first \(kiln build\)$/,
+    );
+    await expect(readdir(path.join(empty, '.kiln', 'releases'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('a registry that is down fails in one line naming it', async () => {
     const port = await freePort();
     const run = await runKiln(
