@@ -1,4 +1,6 @@
+import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { rollup } from 'rollup';
 import { expect, it } from 'vitest';
@@ -16,3 +18,17 @@ it('dist/index.js is the bundle of the current sources (run `npm run bundle` and
   expect(committed === fresh, 'dist/index.js is stale: run `npm run bundle` and commit dist/').toBe(true);
   expect(fresh).not.toContain('onnxruntime-node');
 }, 120_000);
+
+// The committed bundle must also load and run on its own (every dependency, @actions/attest's
+// Sigstore code included, inlined): a bad input reaches the one setFailed as a workflow command.
+it('dist/index.js runs under plain node and fails a bad input in one workflow error line', async () => {
+  const result = await execa('node', [path.join(ROOT, 'dist/index.js')], {
+    reject: false,
+    cwd: os.tmpdir(),
+    env: { INPUT_COMMAND: 'publish', INPUT_ATTEST: 'maybe', PATH: process.env.PATH ?? '' },
+    extendEnv: false,
+  });
+  const errors = result.stdout.split('\n').filter((l) => l.startsWith('::error::'));
+  expect(errors).toEqual(["::error::input 'attest': found 'maybe', expected true or false"]);
+  expect(result.exitCode).toBe(1);
+}, 60_000);
