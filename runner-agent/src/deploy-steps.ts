@@ -2,12 +2,11 @@
  * The steps of a deploy in order, each journaled before it starts and logged when it ends. A step
  * that throws refuses the deploy (deploy-run.ts words the refusal and cleans up).
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GateError, InputError } from '../../src/core/errors.js';
 import { describeHardware } from '../../src/core/hardware-match.js';
 import type { Clock } from '../../src/pipeline/clock.js';
-import type { ArtifactRecord } from '../../src/store/artifact.js';
+import { readArtifactRecord } from '../../src/store/artifact.js';
 import { readRelease } from '../../src/store/release.js';
 import {
   hostHardware,
@@ -108,7 +107,7 @@ export async function deploySteps(ctx: DeployContext): Promise<void> {
   await enter('load');
   for (const engine of selected) {
     const dir = path.join(pulled.dir, engine.dir);
-    const record = JSON.parse(await readFile(path.join(dir, 'artifact.json'), 'utf8')) as ArtifactRecord;
+    const record = await readArtifactRecord(dir);
     const samples = await readGoldenSamples(dir, record);
     if (samples.length === 0) throw new InputError(`${dir}/artifact.json: no golden samples to warm up with`);
     const session = await deps.engines.open(

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   compareHardware,
@@ -7,8 +7,7 @@ import {
   type HardwareMismatch,
 } from '../core/hardware-match.js';
 import { InputError } from '../core/errors.js';
-import { sha256File } from '../core/hashing.js';
-import type { ArtifactRecord } from '../store/artifact.js';
+import { engineHashProblem, readArtifactRecord, type ArtifactRecord } from '../store/artifact.js';
 
 /** What this host offers a backend: its fingerprint and version, or why it cannot run it at all. */
 export type HostSide =
@@ -42,15 +41,11 @@ export async function verifyArtifact(
   searchDirs: string[] = [],
 ): Promise<VerifyOutcome> {
   const artifactDir = path.basename(target) === 'artifact.json' ? path.dirname(target) : target;
-  const record = await readRecord(artifactDir);
+  const record = await readArtifactRecord(artifactDir);
   const label = `${record.model}/${record.profile}/${record.precision} (${record.key.slice(0, 12)})`;
   const enginePath = path.join(artifactDir, record.engine.file);
-  const actual = await sha256File(enginePath).catch(() => 'missing');
-  if (actual !== record.engine.sha256) {
-    throw new InputError(
-      `${enginePath}: sha256 ${actual.slice(0, 12)} differs from artifact.json's ${record.engine.sha256.slice(0, 12)}: refusing a damaged or tampered engine`,
-    );
-  }
+  const problem = await engineHashProblem(artifactDir, record);
+  if (problem) throw new InputError(`${enginePath}: ${problem}: refusing a damaged or tampered engine`);
   const host = await hostLookup(record.tags.backend);
   const mismatches = host.available ? mismatchesFor(record, host) : [];
   const ok = host.available && mismatches.length === 0;
@@ -97,26 +92,6 @@ function mismatchesFor(
   return mismatches;
 }
 
-async function readRecord(dir: string): Promise<ArtifactRecord> {
-  const file = path.join(dir, 'artifact.json');
-  let record: ArtifactRecord;
-  try {
-    record = JSON.parse(await readFile(file, 'utf8')) as ArtifactRecord;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(
-      `${file}: ${code === 'ENOENT' ? 'not found (expected an artifact folder holding artifact.json)' : 'not valid JSON'}`,
-      { cause: error },
-    );
-  }
-  if (record.schema !== 'kiln.artifact/v1' || !record.tags?.hardware) {
-    throw new InputError(
-      `${file}: schema: found ${JSON.stringify(record.schema)}, expected "kiln.artifact/v1"`,
-    );
-  }
-  return record;
-}
-
 /** Sibling artifacts (same model, profile, precision) whose tags this host reproduces. */
 async function findAlternative(
   record: ArtifactRecord,
@@ -129,13 +104,12 @@ async function findAlternative(
     for (const entry of entries.filter((e) => e.isDirectory()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const candidate = path.join(dir, entry.name);
       if (path.resolve(candidate) === path.resolve(self)) continue;
-      const other = await readRecord(candidate).catch(() => undefined);
+      const other = await readArtifactRecord(candidate).catch(() => undefined);
       if (!other || other.model !== record.model || other.profile !== record.profile) continue;
       if (other.precision !== record.precision) continue;
       const host = await hostLookup(other.tags.backend);
       if (!host.available || mismatchesFor(other, host).length > 0) continue;
-      const sha = await sha256File(path.join(candidate, other.engine.file)).catch(() => 'missing');
-      if (sha === other.engine.sha256) return candidate;
+      if (!(await engineHashProblem(candidate, other))) return candidate;
     }
   }
   return undefined;

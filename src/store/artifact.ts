@@ -1,3 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { InputError } from '../core/errors.js';
+import { sha256File } from '../core/hashing.js';
 import type { GoldenResult, LatencyStats, Precision } from '../core/results.js';
 import type { TensorStats } from '../core/tensor-stats.js';
 import type { Provenance } from './provenance.js';
@@ -54,4 +58,39 @@ export interface ArtifactRecord {
   /** Which commit, workflow run and runner built the engine (a cache hit keeps the original builder). */
   provenance?: Provenance;
   createdAt: string;
+}
+
+/**
+ * Reads `<dir>/artifact.json` for tools that are handed an artifact folder (verify, deploy, OCI,
+ * Triton): missing, unparsable or not a kiln.artifact/v1 record is one InputError line naming the file.
+ */
+export async function readArtifactRecord(dir: string): Promise<ArtifactRecord> {
+  const file = path.join(dir, 'artifact.json');
+  let record: ArtifactRecord;
+  try {
+    record = JSON.parse(await readFile(file, 'utf8')) as ArtifactRecord;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(
+      `${file}: ${code === 'ENOENT' ? 'not found (expected an artifact folder holding artifact.json)' : `unreadable (${(error as Error).message.split('\n')[0]})`}`,
+      { cause: error },
+    );
+  }
+  if (record?.schema !== 'kiln.artifact/v1' || !record.tags?.hardware) {
+    throw new InputError(
+      `${file}: schema: found ${JSON.stringify(record?.schema)}, expected "kiln.artifact/v1"`,
+    );
+  }
+  return record;
+}
+
+/**
+ * Why the engine in `dir` cannot be trusted (missing, or bytes that differ from the sha256 its
+ * artifact.json records), or undefined when it is intact.
+ */
+export async function engineHashProblem(dir: string, record: ArtifactRecord): Promise<string | undefined> {
+  const actual = await sha256File(path.join(dir, record.engine.file)).catch(() => 'missing');
+  return actual === record.engine.sha256
+    ? undefined
+    : `sha256 ${actual.slice(0, 12)} differs from artifact.json's ${record.engine.sha256.slice(0, 12)}`;
 }

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import { sha256File } from '../core/hashing.js';
-import type { ArtifactRecord } from './artifact.js';
+import { engineHashProblem, type ArtifactRecord } from './artifact.js';
 import { acquireStoreLock, type StoreLock } from './store-lock.js';
 
 export interface StoredArtifact {
@@ -71,15 +70,9 @@ export class LocalStore {
     if (record.schema !== 'kiln.artifact/v1' || record.key !== key) {
       return { status: 'corrupt', reason: `artifact.json does not describe key ${key}` };
     }
-    const enginePath = path.join(dir, record.engine.file);
-    const actual = await sha256File(enginePath).catch(() => 'missing');
-    if (actual !== record.engine.sha256) {
-      return {
-        status: 'corrupt',
-        reason: `engine sha256 ${actual.slice(0, 12)} differs from artifact.json's ${record.engine.sha256.slice(0, 12)}`,
-      };
-    }
-    return { status: 'hit', artifact: { dir, enginePath, record } };
+    const problem = await engineHashProblem(dir, record);
+    if (problem) return { status: 'corrupt', reason: `engine ${problem}` };
+    return { status: 'hit', artifact: { dir, enginePath: path.join(dir, record.engine.file), record } };
   }
 
   /** A fresh staging folder for `model`/`key`. */

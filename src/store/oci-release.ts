@@ -6,7 +6,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { InputError, KilnError } from '../core/errors.js';
 import { sha256 } from '../core/hashing.js';
 import { compareText } from '../core/ordering.js';
-import type { ArtifactRecord } from './artifact.js';
+import { readArtifactRecord, type ArtifactRecord } from './artifact.js';
 import { OCI_MANIFEST, connectOci } from './oci-client.js';
 import type { OciClient, OciStoreOptions } from './oci-client.js';
 import { packLayer } from './oci-layer.js';
@@ -103,17 +103,12 @@ export async function pushRelease(
 
 /** The engine's artifact.json (for its key inputs), from a folder that must be `engines/<key>`. */
 async function readArtifact(releaseDir: string, engine: ReleaseEngine): Promise<ArtifactRecord> {
-  const file = path.join(releaseDir, engine.dir, 'artifact.json');
   if (engine.dir !== `engines/${engine.key}`) {
     throw new InputError(
       `${releaseDir}/release.json: engine ${engine.key} lives in '${engine.dir}', expected engines/<key>`,
     );
   }
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as ArtifactRecord;
-  } catch (error) {
-    throw new InputError(`${file}: unreadable artifact.json`, { cause: error });
-  }
+  return readArtifactRecord(path.join(releaseDir, engine.dir));
 }
 
 /**

@@ -10,11 +10,11 @@
  * Triton serves only the newest version by default, so config.pbtxt and warmup/ always describe
  * the newest one. Writing is triton-repository.ts's: staged, renamed into place, config last.
  */
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { acquireFileLock, describeOwner, FileLockError } from '../core/file-lock.js';
-import type { ArtifactRecord } from './artifact.js';
+import { readArtifactRecord } from './artifact.js';
 import { readRelease } from './release.js';
 import type { ReleaseRecord } from './release.js';
 import { renderTritonConfig } from './triton-config.js';
@@ -58,20 +58,12 @@ interface PreparedModel {
   exists: boolean;
 }
 
-async function readArtifact(file: string): Promise<ArtifactRecord> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as ArtifactRecord;
-  } catch (error) {
-    throw new InputError(`${file}: unreadable artifact.json: ${(error as Error).message}`, { cause: error });
-  }
-}
-
 /** Reads every artifact of `plan`, checking that its engines agree on inputs and outputs. */
 async function planSignature(releaseDir: string, plan: TritonModelPlan): Promise<TritonSignature> {
   let first: { signature: TritonSignature; key: string } | undefined;
   for (const { engine } of plan.files) {
     const dir = path.join(releaseDir, engine.dir);
-    const record = await readArtifact(path.join(dir, 'artifact.json'));
+    const record = await readArtifactRecord(dir);
     if (record.key !== engine.key || record.engine?.file !== engine.engine.file) {
       throw new InputError(
         `${path.join(dir, 'artifact.json')}: key ${record.key} / engine ${record.engine?.file} differ from release.json's ${engine.key} / ${engine.engine.file}`,
