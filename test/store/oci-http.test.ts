@@ -2,9 +2,10 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InputError, KilnError } from '../../src/core/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import { OciClient } from '../../src/store/oci-client.js';
 import { parseOciTarget } from '../../src/store/oci-reference.js';
+import { oneLineKilnError } from '../helpers/one-line-error.js';
 
 interface Scripted {
   status: number;
@@ -48,16 +49,6 @@ function client(host: string, sleeps: number[], auth?: { username: string; passw
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<KilnError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(KilnError);
-  expect((error as Error).message).not.toContain('\n');
-  return error as KilnError;
-}
-
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
 describe('retries', () => {
@@ -79,7 +70,7 @@ describe('retries', () => {
   it('gives up after 4 attempts with one line naming registry, repository, request and answer', async () => {
     const host = await scripted([{ status: 503 }]);
     const sleeps: number[] = [];
-    const error = await failure(client(host, sleeps).getManifest('kiln/det', 'v1'));
+    const error = await oneLineKilnError(client(host, sleeps).getManifest('kiln/det', 'v1'));
     expect(error.message).toBe(`${host}/kiln/det: GET manifest v1 answered 503 Service Unavailable 4 times`);
     expect(error.exitCode).toBe(2);
     expect(seen).toHaveLength(4);
@@ -87,7 +78,7 @@ describe('retries', () => {
 
   it('says so when the attempts failed differently', async () => {
     const host = await scripted([{ status: 500 }, { status: 502 }, { status: 504 }, { status: 503 }]);
-    const error = await failure(client(host, []).getManifest('kiln/det', 'v1'));
+    const error = await oneLineKilnError(client(host, []).getManifest('kiln/det', 'v1'));
     expect(error.message).toBe(
       `${host}/kiln/det: GET manifest v1 answered 503 Service Unavailable (4 attempts failed)`,
     );
@@ -97,7 +88,7 @@ describe('retries', () => {
     const body = JSON.stringify({ errors: [{ code: 'MANIFEST_INVALID', message: 'manifest invalid' }] });
     const host = await scripted([{ status: 400, body }]);
     const sleeps: number[] = [];
-    const error = await failure(
+    const error = await oneLineKilnError(
       client(host, sleeps).putManifest('kiln/det', 'v1', new TextEncoder().encode('{}'), 'application/json'),
     );
     expect(error.message).toBe(
@@ -130,7 +121,7 @@ describe('credentials in errors', () => {
       errors: [{ code: 'DENIED', message: 'token s3cr3t-pass is not allowed' }],
     });
     const host = await scripted([{ status: 403, body }]);
-    const error = await failure(
+    const error = await oneLineKilnError(
       client(host, [], { username: 'bot', password: 's3cr3t-pass' }).getManifest('kiln/det', 'v1'),
     );
     expect(error).toBeInstanceOf(InputError);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tar from 'tar-stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InputError, KilnError } from '../../src/core/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import { sha256 } from '../../src/core/hashing.js';
 import { OCI_MANIFEST, OciClient } from '../../src/store/oci-client.js';
 import {
@@ -20,6 +20,7 @@ import { freePort, startRegistry } from '../helpers/oci-registry.js';
 import type { TestRegistry } from '../helpers/oci-registry.js';
 import { makeRelease } from '../helpers/release-fixture.js';
 import type { FixtureEngine } from '../helpers/release-fixture.js';
+import { oneLineKilnError } from '../helpers/one-line-error.js';
 
 const AVX2 = { arch: 'x64', isa: ['avx2', 'fma'] };
 const AVX512 = { arch: 'x64', isa: ['avx2', 'avx512f', 'fma'] };
@@ -86,16 +87,6 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-async function rejection(promise: Promise<unknown>): Promise<KilnError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(KilnError);
-  expect((error as Error).message).not.toContain('\n');
-  return error as KilnError;
 }
 
 describe('push and pull against a real registry', () => {
@@ -238,7 +229,9 @@ describe('push and pull against a real registry', () => {
       releaseDir: (await release('layout')).dir,
     });
     const other = await release('layout');
-    const error = await rejection(pushRelease({ target: `${registry.host}/kiln`, releaseDir: other.dir }));
+    const error = await oneLineKilnError(
+      pushRelease({ target: `${registry.host}/kiln`, releaseDir: other.dir }),
+    );
     expect(error).toBeInstanceOf(InputError);
     expect(error.message).toMatch(
       new RegExp(
@@ -270,7 +263,7 @@ describe('a registry that fails', () => {
     proxy = await startRegistryProxy(registry.host);
     proxy.fail({ method: 'PUT', path: /\/blobs\/uploads\//, nth: 2, count: Infinity });
     const source = await release('always-503');
-    const error = await rejection(
+    const error = await oneLineKilnError(
       pushRelease({ target: `${proxy.host}/kiln`, releaseDir: source.dir, sleep }),
     );
     expect(error.exitCode).toBe(2);
@@ -298,7 +291,7 @@ describe('a registry that fails', () => {
   it('names the registry when nothing listens there', async () => {
     const port = await freePort();
     const source = await release('nobody-home');
-    const push = await rejection(
+    const push = await oneLineKilnError(
       pushRelease({ target: `127.0.0.1:${port}/kiln`, releaseDir: source.dir, sleep }),
     );
     expect(push.message).toMatch(
@@ -306,7 +299,7 @@ describe('a registry that fails', () => {
         `^127\\.0\\.0\\.1:${port}/kiln/nobody-home: GET manifest v1 failed: connect ECONNREFUSED .* 4 times$`,
       ),
     );
-    const pull = await rejection(
+    const pull = await oneLineKilnError(
       pullRelease({ target: `127.0.0.1:${port}/kiln`, model: 'x', ref: 'v1', destRoot: work, sleep }),
     );
     expect(pull.message).toContain(`127.0.0.1:${port}/kiln/x: GET manifest v1 failed: connect ECONNREFUSED`);
@@ -328,7 +321,7 @@ describe('pull trusts nothing it has not checked', () => {
       await writeFile(registry.blobPath(layer.digest), how === 'flipped' ? data : data.subarray(0, 1000));
 
       const destRoot = path.join(work, `dst-${model}`);
-      const error = await rejection(
+      const error = await oneLineKilnError(
         pullRelease({ target: `${registry.host}/kiln`, model, ref: 'v1', destRoot, sleep }),
       );
       expect(error).toBeInstanceOf(InputError);
@@ -351,7 +344,7 @@ describe('pull trusts nothing it has not checked', () => {
     // Still valid JSON, still the same release: only the bytes (and so the digest) differ.
     await writeFile(file, `${(await readFile(file, 'utf8')).trimEnd()} `);
     const destRoot = path.join(work, 'dst-tamper-manifest');
-    const error = await rejection(
+    const error = await oneLineKilnError(
       pullRelease({
         target: `${registry.host}/kiln`,
         model: 'tamper-manifest',
@@ -403,7 +396,7 @@ describe('pull trusts nothing it has not checked', () => {
     );
 
     const destRoot = path.join(work, 'dst-escape');
-    const error = await rejection(
+    const error = await oneLineKilnError(
       pullRelease({ target: `${registry.host}/kiln`, model: 'escape', ref: 'v1', destRoot }),
     );
     expect(error.message).toMatch(/tar entry '\.\.\/\.\.\/\.\.\/evil\.txt' escapes its folder$/);
@@ -413,12 +406,14 @@ describe('pull trusts nothing it has not checked', () => {
   });
 
   it('refuses a version that is not there, and a model name the registry cannot hold', async () => {
-    const missing = await rejection(
+    const missing = await oneLineKilnError(
       pullRelease({ target: `${registry.host}/kiln`, model: 'ocr-det', ref: 'v404', destRoot: work }),
     );
     expect(missing.message).toBe(`${registry.host}/kiln/ocr-det:v404: no such version in the registry`);
     const source = await release('OCR_Det');
-    const upper = await rejection(pushRelease({ target: `${registry.host}/kiln`, releaseDir: source.dir }));
+    const upper = await oneLineKilnError(
+      pushRelease({ target: `${registry.host}/kiln`, releaseDir: source.dir }),
+    );
     expect(upper).toBeInstanceOf(InputError);
     expect(upper.message).toMatch(
       /^model 'OCR_Det' in 127\.0\.0\.1:\d+: repository 'kiln\/OCR_Det' is not a valid OCI name/,
