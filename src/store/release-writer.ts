@@ -115,7 +115,9 @@ async function describeEngine({ artifact, target }: ReleaseCandidate): Promise<R
   const files = [];
   for (const rel of (await listFiles(artifact.dir)).sort(compareText)) {
     const full = path.join(artifact.dir, rel);
-    files.push({ path: rel, sha256: await sha256File(full), bytes: (await stat(full)).size });
+    // The engine (by far the largest file) was just re-hashed by the store lookup that found it.
+    const sha256 = rel === r.engine.file ? r.engine.sha256 : await sha256File(full);
+    files.push({ path: rel, sha256, bytes: (await stat(full)).size });
   }
   return {
     key: r.key,
