@@ -98,7 +98,7 @@ describe('README and docs/', () => {
     expect(size).toBeLessThan(10 * 1024);
   });
 
-  it('the docs index and README link every page under docs/', async () => {
+  it('the docs index links every page under docs/', async () => {
     const pages = (await docFiles()).filter(
       (f) => rel(f).startsWith('docs') && path.basename(f) !== 'README.md',
     );
