@@ -1,3 +1,4 @@
+import { setOrtVerbose } from '../backends/ort-log.js';
 import { firstLine, KilnError } from '../core/errors.js';
 import { redact, redactor } from '../core/redact.js';
 import { KILN_VERSION } from '../core/version.js';
@@ -61,6 +62,7 @@ export async function main(
     return 2;
   }
   redactor.addFromEnv(process.env);
+  setOrtVerbose(rest.includes('--verbose') || rest.includes('-v'));
   try {
     return await command.run(rest);
   } catch (error) {
