@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MASK, redactText } from '../../src/core/redact.js';
+import { MASK, Redactor, redactText } from '../../src/core/redact.js';
 import { parseOciTarget } from '../../src/store/oci-reference.js';
 import { pushRelease } from '../../src/store/oci-release.js';
 import { ROOT, runKiln } from '../helpers/kiln-cli.js';
@@ -174,6 +174,15 @@ describe('redactText', () => {
     ]) {
       expect(redactText(line, ['hunter22'])).toBe(line);
     }
+  });
+
+  it('masks what the environment holds: the GitHub token and the registry login in all its forms', () => {
+    const redactor = new Redactor();
+    redactor.addFromEnv({ ...ENV, HOME: '/home/runner' });
+    const line = `token ${TOKEN}, login ${BASIC}, url-encoded ${encodeURIComponent(PASSWORD)}, plain ${PASSWORD}, home /home/runner`;
+    expect(redactor.redact(line)).toBe(
+      `token ${MASK}, login ${MASK}, url-encoded ${MASK}, plain ${MASK}, home /home/runner`,
+    );
   });
 
   it('a target with credentials is masked up to its last @', () => {
