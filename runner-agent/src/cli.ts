@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { firstLine, InputError, KilnError } from '../../src/core/errors.js';
+import { redact, redactor } from '../../src/core/redact.js';
 import { execaRunner, isMissing, type CommandRunner } from '../../src/backends/host/command-runner.js';
 import { detectOrtGpuProviders, diagnose, formatFinding, parseRunnerVersion } from './doctor.js';
 import { probeHost, type HostProbe } from '../../src/backends/host/host-probe.js';
@@ -109,11 +110,12 @@ export async function main(argv: string[], io: Partial<AgentIo> = {}): Promise<n
     );
     return 2;
   }
+  redactor.addFromEnv(full.env);
   try {
     return await command.run(rest, full);
   } catch (error) {
     const known = error instanceof KilnError;
-    full.stderr(`kiln-agent: ${known ? '' : 'internal error: '}${firstLine(error)}\n`);
+    full.stderr(redact(`kiln-agent: ${known ? '' : 'internal error: '}${firstLine(error)}\n`));
     return known ? error.exitCode : 2;
   }
 }
