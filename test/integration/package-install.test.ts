@@ -1,5 +1,16 @@
 import { execa, type Options } from 'execa';
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  cp,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  realpath,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +70,7 @@ beforeAll(async () => {
   await symlink(path.join(ROOT, 'node_modules'), path.join(repo, 'node_modules'));
 
   const out = path.join(tmp, 'out');
+  await mkdir(out);
   const pack = await run('npm', ['pack', '--pack-destination', out], repo);
   expect(pack.stderr).not.toMatch(/npm error/);
   expect(pack.exitCode).toBe(0);
@@ -137,6 +149,15 @@ ${FAST_BENCH}`,
     const probe = JSON.parse(result.stdout) as { cpu: { model: string; arch: string; isa: string[] } };
     expect(probe.cpu.arch).toBe(process.arch);
     expect(probe.cpu.model).toBe(os.cpus()[0]!.model.trim());
+  });
+
+  it('`kiln-agent doctor` passes on ONNX Runtime CPU and gives the GPU fix as a command for this install', async () => {
+    const result = await run(bin('kiln-agent'), ['doctor'], app);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^ok\s+onnxruntime-cpu/m);
+    // The CUDA download was skipped above, so the GPU providers are missing on any host.
+    const script = path.join(await realpath(app), 'node_modules', 'onnxruntime-node', 'script', 'install.js');
+    expect(result.stdout).toContain(`ONNXRUNTIME_NODE_INSTALL=cuda12 node "${script}"`);
   });
 
   it('a plain ESM script imports the public API, and only the public API', async () => {
