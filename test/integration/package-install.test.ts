@@ -110,6 +110,8 @@ describe('the packed kiln-ml tarball, installed into an empty folder', () => {
     expect(installed).toEqual(
       expect.arrayContaining(['build/src/index.js', 'build/src/index.d.ts', 'build/src/cli/main.js']),
     );
+    // The GitHub Action runs from its committed bundle (dist/), never from the npm package.
+    expect(installed.filter((f) => f.startsWith('build/src/action/'))).toEqual([]);
     // The old tarball carried the test suite and no build; models or fixtures would show up as MBs.
     expect(tarball.bytes).toBeLessThan(2_000_000);
   });
