@@ -108,7 +108,14 @@ describe('the packed kiln-ml tarball, installed into an empty folder', () => {
       /^(build\/(src|runner-agent\/src)\/.+\.(js|d\.ts)|bin\/kiln(-agent)?\.js|package\.json|README\.md|runner-agent\/kiln-agent\.service)$/;
     expect(installed.filter((f) => !shipped.test(f))).toEqual([]);
     expect(installed).toEqual(
-      expect.arrayContaining(['build/src/index.js', 'build/src/index.d.ts', 'build/src/cli/main.js']),
+      expect.arrayContaining([
+        'build/src/index.js',
+        'build/src/index.d.ts',
+        'build/src/cli/main.js',
+        'build/runner-agent/src/cli.js',
+        // docs/agent.md copies it from "$(npm root -g)/kiln-ml/runner-agent/".
+        'runner-agent/kiln-agent.service',
+      ]),
     );
     // The GitHub Action runs from its committed bundle (dist/), never from the npm package.
     expect(installed.filter((f) => f.startsWith('build/src/action/'))).toEqual([]);
