@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import { engineHashProblem, type ArtifactRecord } from './artifact.js';
+import { checkArtifactFiles, engineHashProblem, type ArtifactRecord } from './artifact.js';
 import { acquireStoreLock, type StoreLock } from './store-lock.js';
 
 export interface StoredArtifact {
@@ -70,6 +70,8 @@ export class LocalStore {
     if (record.schema !== 'kiln.artifact/v1' || record.key !== key) {
       return { status: 'corrupt', reason: `artifact.json does not describe key ${key}` };
     }
+    // A record naming files outside its folder is refused, not rebuilt over: someone wrote it.
+    await checkArtifactFiles(dir, record, path.join(dir, 'artifact.json'));
     const problem = await engineHashProblem(dir, record);
     if (problem) return { status: 'corrupt', reason: `engine ${problem}` };
     return { status: 'hit', artifact: { dir, enginePath: path.join(dir, record.engine.file), record } };
