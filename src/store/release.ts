@@ -88,7 +88,13 @@ export async function readRelease(dir: string): Promise<ReleaseRecord> {
     for (const [j, entry] of engine.files.entries()) {
       const rel = `${engine.dir}/${entry.path}`;
       const where = `engines[${i}].files[${j}].path`;
-      const full = (await regularFileInside(dir, rel, file, where)) ?? path.join(dir, rel);
+      const full = path.join(dir, rel);
+      // Same wording as main's missing-file refusal (4a3ae42), so merging keeps one message.
+      if ((await regularFileInside(dir, rel, file, where)) === undefined) {
+        throw new InputError(
+          `${full}: file not found, but release.json lists it (engines[${i}].files[${j}]): the release is incomplete or was tampered with`,
+        );
+      }
       const actual = await sha256File(full).catch(() => 'missing');
       if (actual !== entry.sha256) {
         throw new InputError(
