@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,9 +108,9 @@ describe('provenance and kiln verify on a real CPU engine', () => {
       }),
     );
     // A host without TensorRT, whether or not the machine running this test has trtexec.
-    const run = await runKiln(['verify', path.join(gpu, 'artifact.json')], dir, {
-      PATH: await nodeOnlyPath(),
-    });
+    const bin = await nodeOnlyPath();
+    const run = await runKiln(['verify', path.join(gpu, 'artifact.json')], dir, { PATH: bin });
+    await rm(bin, { recursive: true, force: true });
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain('this host cannot run tensorrt (trtexec not on PATH');
     expect(run.stderr).toContain(
