@@ -140,7 +140,9 @@ export function encodeNpy(t: HostTensor): Uint8Array {
   return out;
 }
 
-export interface ReadNpyOptions extends Partial<Pick<ConfinedOptions, 'maxBytes' | 'limitName' | 'symlinks'>> {
+export interface ReadNpyOptions extends Partial<
+  Pick<ConfinedOptions, 'maxBytes' | 'limitName' | 'symlinks'>
+> {
   /** The folder the file must stay inside (default: its own folder). */
   root?: string;
 }

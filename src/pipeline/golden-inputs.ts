@@ -116,7 +116,9 @@ async function loadNpySamples(
         symlinks: 'none',
         maxBytes: Math.min(limits.maxTensorBytes, left),
         limitName:
-          limits.maxTensorBytes < left ? 'limits.maxTensorBytes' : 'limits.maxGoldenBytes, for all files together',
+          limits.maxTensorBytes < left
+            ? 'limits.maxTensorBytes'
+            : 'limits.maxGoldenBytes, for all files together',
       });
       left -= tensor.data.byteLength;
       sample[input.name] = checkTensor(tensor, input, request.shapes, file);
