@@ -47,26 +47,28 @@ export async function openConfined(
   options: ConfinedOptions,
 ): Promise<ConfinedOpen> {
   const refuse = (why: string, cause?: unknown): never => {
-    throw new InputError(`${file}: ${options.what} ${why}`, cause === undefined ? {} : { cause });
+    throw new InputError(
+      `${file}: cannot read ${options.what} (${why})`,
+      cause === undefined ? {} : { cause },
+    );
   };
-  const realRoot = await realpath(root).catch((error: unknown) =>
-    refuse(`is under ${root}, which cannot be read (${code(error)})`, error),
-  );
-  const real = await realpath(file).catch((error: unknown) =>
-    refuse(code(error) === 'ENOENT' ? 'not found' : `cannot be read (${code(error)})`, error),
-  );
+  const unreadable = (error: unknown): never =>
+    refuse(code(error) === 'ENOENT' ? 'file not found' : code(error), error);
+  const realRoot = await realpath(root).catch(unreadable);
+  const real = await realpath(file).catch(unreadable);
   if (!isInside(realRoot, real)) refuse(`resolves to ${real}, outside ${realRoot}`);
   if (
     options.symlinks === 'none' &&
     path.relative(realRoot, real) !== path.relative(path.resolve(root), path.resolve(file))
   ) {
-    refuse('is reached through a symlink, expected a plain file (symlinks are not followed in data folders)');
+    refuse('reached through a symlink; kiln follows no links in data folders');
   }
   const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
-    (error: unknown) => refuse(`cannot be opened (${code(error)})`, error),
+    (error: unknown) => refuse(code(error), error),
   );
   try {
     const info = await handle.stat();
+    if (info.isDirectory()) refuse('is a directory');
     if (!info.isFile()) refuse(`is ${kindOf(info)}, expected a regular file`);
     const opened = await handleName(handle);
     if (opened !== undefined && !isInside(realRoot, opened))
@@ -74,7 +76,9 @@ export async function openConfined(
     if (opened === undefined && !(await sameFile(real, info))) refuse('changed while being opened');
     if (info.size > options.maxBytes) {
       const limit = options.limitName ? ` (${options.limitName})` : '';
-      refuse(`is ${info.size} bytes, over the ${options.maxBytes}-byte limit${limit}`);
+      throw new InputError(
+        `${file}: ${options.what} is ${info.size} bytes, over the ${options.maxBytes}-byte limit${limit}`,
+      );
     }
     return { handle, size: info.size };
   } catch (error) {

@@ -229,7 +229,7 @@ describe('kiln profiles suggest', () => {
       [['profiles', 'suggest', '--shapes', 'typo.csv'], 'kiln: typo.csv:2: shape "1x3x8y8": expected dims'],
       [
         ['profiles', 'suggest', '--shapes', 'none.csv'],
-        'kiln: --shapes none.csv: cannot read (file not found)',
+        'kiln: none.csv: cannot read shapes file (--shapes) (file not found)',
       ],
       [
         ['profiles', 'suggest', '--shapes', 'bad.csv', '--engines', '0'],
