@@ -96,7 +96,9 @@ describe('kiln reads nothing outside the repository through links in data folder
     await link(spare, x);
     const run = await runKiln(['build'], dir);
     expect(run.exitCode).toBe(0);
-    expect((await storeFiles(path.join(dir, '.kiln/store'))).some((f) => f.endsWith('artifact.json'))).toBe(true);
+    expect((await storeFiles(path.join(dir, '.kiln/store'))).some((f) => f.endsWith('artifact.json'))).toBe(
+      true,
+    );
   });
 
   it('a manifest that is a directory is one line', async () => {
