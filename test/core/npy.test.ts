@@ -223,11 +223,7 @@ describe('parseNpy errors name the file and say what was expected', () => {
       new Uint8Array([0x50, 0x4b, 3, 4, 0, 0, 0, 0, 0, 0, 0]),
       'x.npy: not a .npy file (bad magic: expected the \\x93NUMPY header) (a zip archive: .npz is not supported)',
     ],
-    [
-      'empty file',
-      new Uint8Array(0),
-      'x.npy: not a .npy file (bad magic: expected the \\x93NUMPY header)',
-    ],
+    ['empty file', new Uint8Array(0), 'x.npy: not a .npy file (bad magic: expected the \\x93NUMPY header)'],
     [
       'version',
       (() => {
