@@ -111,7 +111,8 @@ async function storedInputs(enginePath: string): Promise<Record<string, HostTens
   const record = JSON.parse(await readFile(path.join(dir, 'artifact.json'), 'utf8')) as ArtifactRecord;
   const files = record.golden.samplesFiles[0]?.inputs ?? {};
   const inputs: Record<string, HostTensor> = {};
-  for (const [name, rel] of Object.entries(files)) inputs[name] = await readNpy(path.join(dir, rel));
+  for (const [name, rel] of Object.entries(files))
+    inputs[name] = await readNpy(path.join(dir, rel), { root: dir });
   return inputs;
 }
 
