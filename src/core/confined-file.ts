@@ -116,8 +116,8 @@ async function sameFile(file: string, info: Stats): Promise<boolean> {
   return now !== undefined && now.isFile() && now.dev === info.dev && now.ino === info.ino;
 }
 
-/** "a directory", "a FIFO", ... for messages about what a path turned out to be. */
-export function kindOf(
+/** "a FIFO", "a device", ... for messages about what a path turned out to be. */
+function kindOf(
   info: Pick<
     Stats,
     'isDirectory' | 'isFIFO' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket' | 'isSymbolicLink'
@@ -133,14 +133,4 @@ export function kindOf(
 
 function code(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? String(error);
-}
-
-/** Refuses `root` itself when it resolves outside `within` (used for folders named by a config). */
-export async function assertFolderInside(within: string, dir: string, what: string): Promise<string> {
-  const [realWithin, real] = await Promise.all([realpath(within), realpath(dir)]).catch((error: unknown) => {
-    throw new InputError(`${dir}: ${what} cannot be read (${code(error)})`, { cause: error });
-  });
-  if (!isInside(realWithin, real))
-    throw new InputError(`${dir}: ${what} resolves to ${real}, outside ${realWithin}`);
-  return real;
 }
