@@ -110,7 +110,8 @@ async function storedInputs(enginePath: string): Promise<Record<string, HostTens
   const record = await readArtifactRecord(dir);
   const files = record.golden.samplesFiles[0]?.inputs ?? {};
   const inputs: Record<string, HostTensor> = {};
-  for (const [name, rel] of Object.entries(files)) inputs[name] = await readNpy(path.join(dir, rel));
+  for (const [name, rel] of Object.entries(files))
+    inputs[name] = await readNpy(path.join(dir, rel), { root: dir });
   return inputs;
 }
 
