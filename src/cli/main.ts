@@ -21,6 +21,8 @@ export function kilnProgram(out: ProgramOutput, exited: (exitCode: number) => vo
   const program = configure(new Command('kiln'), 'kiln', out)
     .description(`kiln ${KILN_VERSION}: compile ONNX models into verified, cached, per-hardware engines`)
     .version(KILN_VERSION, '--version', 'print the version and exit')
+    // Everything after the command name is the command's, `--` included.
+    .enablePositionalOptions()
     .helpCommand('help [command]', 'show help for a command')
     // The list shows each command's own usage line (`verify <ARTIFACT>`), not its raw operands.
     .configureHelp({ subcommandTerm: (command) => `${command.name()} ${command.usage()}` })

@@ -46,7 +46,8 @@ export function commandFromSpec(
   const command = configure(new Command(spec.name), where, out, wording).description(spec.summary);
   if (spec.operands) {
     command.argument(`[${spec.operands.name}...]`, spec.operands.description);
-    command.usage(`${spec.operands.usage} [options]`);
+    const usage = spec.operands.usage;
+    command.usage(usage.includes('[options]') ? usage : `${usage} [options]`);
   }
   for (const [name, option] of Object.entries(spec.options)) command.addOption(toOption(name, option));
   // `kiln publish --version V` names the release; there the flag keeps that meaning.
