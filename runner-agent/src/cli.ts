@@ -59,6 +59,17 @@ export function addCommand(name: string, command: AgentCommand): void {
   commands[name] = command;
 }
 
+/** execa loads ~90 modules: only when a command really runs a tool. */
+function lazyExecaRunner(): CommandRunner {
+  let runner: Promise<CommandRunner> | undefined;
+  return {
+    run: async (file, args) => {
+      runner ??= import('../../src/backends/host/command-runner.js').then((m) => m.execaRunner());
+      return (await runner).run(file, args);
+    },
+  };
+}
+
 /** kiln-agent's wording since before commander; scripts and tests match on it. */
 const AGENT_WORDING: UsageWording = {
   unknownOption: (flag) => `unknown argument '${flag}'`,
@@ -101,14 +112,14 @@ export async function main(argv: string[], io: Partial<AgentIo> = {}): Promise<n
   const full: AgentIo = {
     stdout: io.stdout ?? ((t) => process.stdout.write(t)),
     stderr: io.stderr ?? ((t) => process.stderr.write(t)),
-    runner: io.runner ?? (await import('../../src/backends/host/command-runner.js')).execaRunner(),
+    runner: io.runner ?? lazyExecaRunner(),
     env: io.env ?? process.env,
     ...(io.probe ? { probe: io.probe } : {}),
   };
   let exitCode = 0;
   const [first, topic] = argv;
   if (first === undefined) {
-    full.stdout(agentProgram(full, argv, () => undefined).helpInformation());
+    agentProgram(full, argv, () => undefined).outputHelp();
     full.stderr(`kiln-agent: missing command (commands: ${Object.keys(commands).join(', ')})\n`);
     return 2;
   }

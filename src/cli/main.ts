@@ -51,7 +51,7 @@ export async function main(
   let exitCode = 0;
   const program = kilnProgram(out, (code) => (exitCode = code));
   if (argv.length === 0) {
-    out.stdout(program.helpInformation());
+    program.outputHelp();
     return 2;
   }
   // `kiln help build` is `kiln build --help`; `kiln help biuld` is `kiln biuld`, for its did-you-mean line.
