@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
 import { InputError } from '../core/errors.js';
 import type { CommandHelp, OptionSpec, OptionTable } from './command-spec.js';
 
@@ -132,7 +132,8 @@ function usageLine(error: CommanderError, command: Command, wording: UsageWordin
     return wording.missingValue(flags, long);
   }
   if (error.code === 'commander.excessArguments') {
-    return `unexpected argument '${command.args.at(-1) ?? ''}'${command.parent ? ` (see '${command.parent.name()} help ${command.name()}')` : ''}`;
+    const extra = command.args[command.registeredArguments.length] ?? '';
+    return `unexpected argument '${extra}'${command.parent ? ` (see '${command.parent.name()} help ${command.name()}')` : ''}`;
   }
   return `${first}${suggestion}`;
 }

@@ -11,9 +11,6 @@ import { pickTargets } from './targets.js';
 import { provenanceFromEnv } from '../../store/provenance.js';
 import { headCommit } from '../git.js';
 
-export const buildUsage =
-  'kiln build [--config kiln.yaml] [--target T] [--model M]... [--store DIR] [--json FILE] [--threads N] [--host-cache DIR]';
-
 /**
  * `kiln build`: every model × profile × precision for the chosen targets (default: those this host
  * can run). Returns the exit code: 1 when a golden gate failed, else 0.

@@ -7,9 +7,6 @@ import { openRepo } from '../git.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { pickTargets } from './targets.js';
 
-export const keysUsage =
-  'kiln keys [--config kiln.yaml] [--base REF] [--target T] [--model M]... [--json FILE]';
-
 /**
  * `kiln keys`: the artifact key of every engine a build would produce on this host, without
  * building. The Action restores exactly these from its cache before `kiln build` runs; with

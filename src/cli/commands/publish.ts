@@ -16,9 +16,6 @@ import { headCommit } from '../git.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { pickTargets } from './targets.js';
 
-export const publishUsage =
-  'kiln publish --version V [--config kiln.yaml] [--results FILE]... [--store DIR] [--to DIR] [--oci REGISTRY/NAMESPACE] [--plain-http] [--triton REPO] [--model M]... [--json FILE]';
-
 /** What `kiln publish --json` writes: the Action attests exactly these engine digests. */
 export interface PublishResults {
   schema: 'kiln.publish/v1';
