@@ -2,6 +2,8 @@ import path from 'node:path';
 import { InputError } from '../../src/core/errors.js';
 import { isMissing } from '../../src/backends/host/command-runner.js';
 import { probeHost, type HostProbe } from '../../src/backends/host/host-probe.js';
+import { parseAgentArgs } from './agent-args.js';
+import { doctorOptions, labelsOptions, probeOptions, registerOptions } from './agent-specs.js';
 import type { AgentCommand, AgentIo } from './cli.js';
 import { detectOrtGpuProviders, diagnose, formatFinding, parseRunnerVersion } from './doctor.js';
 import { REGISTER_NOTE, registerCommand, runnerLabels } from './labels.js';
@@ -11,16 +13,16 @@ export const hostCommands: Record<'probe' | 'labels' | 'register' | 'doctor', Ag
   probe: {
     usage: 'probe [--json]      host fingerprint: GPUs, driver, CUDA, TensorRT, CPU ISA, OS',
     run: async (argv, io) => {
-      const flags = parseFlags(argv, { booleans: ['--json'] });
+      const { values } = parseAgentArgs('probe', argv, probeOptions);
       const probe = await runProbe(io);
-      io.stdout(flags['--json'] ? `${JSON.stringify(probe, null, 2)}\n` : describe(probe));
+      io.stdout(values.json ? `${JSON.stringify(probe, null, 2)}\n` : describe(probe));
       return 0;
     },
   },
   labels: {
     usage: 'labels              runner labels derived from the probe, one per line',
     run: async (argv, io) => {
-      parseFlags(argv, {});
+      parseAgentArgs('labels', argv, labelsOptions);
       io.stdout(`${runnerLabels(await runProbe(io)).join('\n')}\n`);
       return 0;
     },
@@ -28,9 +30,9 @@ export const hostCommands: Record<'probe' | 'labels' | 'register' | 'doctor', Ag
   register: {
     usage: 'register --url URL --name NAME   the actions-runner config.sh line for this host',
     run: async (argv, io) => {
-      const flags = parseFlags(argv, { values: ['--url', '--name'] });
-      const url = required(flags, '--url');
-      const name = required(flags, '--name');
+      const { values } = parseAgentArgs('register', argv, registerOptions);
+      const url = required(values.url, '--url');
+      const name = required(values.name, '--name');
       io.stdout(`${REGISTER_NOTE}\n${registerCommand(await runProbe(io), { url, name })}\n`);
       return 0;
     },
@@ -38,8 +40,8 @@ export const hostCommands: Record<'probe' | 'labels' | 'register' | 'doctor', Ag
   doctor: {
     usage: 'doctor [--runner-dir DIR]        what each backend is missing, with the fix',
     run: async (argv, io) => {
-      const flags = parseFlags(argv, { values: ['--runner-dir'] });
-      const runnerVersion = await readRunnerVersion(io, flags['--runner-dir']);
+      const { values } = parseAgentArgs('doctor', argv, doctorOptions);
+      const runnerVersion = await readRunnerVersion(io, values['runner-dir']);
       const findings = diagnose(await runProbe(io), {
         ortGpuProviders: detectOrtGpuProviders(),
         runnerVersion,
@@ -56,35 +58,13 @@ function runProbe(io: AgentIo): Promise<HostProbe> {
   return io.probe ? io.probe() : probeHost(io.runner);
 }
 
-type Flags = Record<string, string | true | undefined>;
-
-/** Strict flag parsing: an unknown flag or a value-less `--url` is a one-line InputError (exit 2). */
-function parseFlags(argv: string[], spec: { booleans?: string[]; values?: string[] }): Flags {
-  const flags: Flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [key, inline] = arg.includes('=')
-      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-      : [arg];
-    if (spec.booleans?.includes(key!)) flags[key!] = true;
-    else if (spec.values?.includes(key!)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined || value === '' || value.startsWith('--'))
-        throw new InputError(`${key} needs a value`);
-      flags[key!] = value;
-    } else throw new InputError(`unknown argument '${arg}'`);
-  }
-  return flags;
-}
-
-function required(flags: Flags, key: string): string {
-  const value = flags[key];
-  if (typeof value !== 'string') throw new InputError(`${key} is required`);
+function required(value: string | undefined, flag: string): string {
+  if (!value) throw new InputError(`${flag} is required`);
   return value;
 }
 
 /** RUNNER_VERSION (set by kiln's systemd unit) or `<runner-dir>/config.sh --version`. */
-async function readRunnerVersion(io: AgentIo, runnerDir: string | true | undefined): Promise<string | null> {
+async function readRunnerVersion(io: AgentIo, runnerDir: string | undefined): Promise<string | null> {
   if (typeof runnerDir === 'string') {
     const result = await io.runner.run(path.join(runnerDir, 'config.sh'), ['--version']);
     if (isMissing(result)) throw new InputError(`--runner-dir ${runnerDir}: no config.sh there`);
