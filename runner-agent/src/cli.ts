@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { firstLine, KilnError } from '../../src/core/errors.js';
+import { redact, redactor } from '../../src/core/redact.js';
 import { KILN_VERSION } from '../../src/core/version.js';
 import type { CommandHelp } from '../../src/cli/command-spec.js';
 import {
@@ -131,17 +132,18 @@ export async function main(argv: string[], io: Partial<AgentIo> = {}): Promise<n
         : [topic]
       : argv;
   const program = agentProgram(full, args, (code) => (exitCode = code));
+  redactor.addFromEnv(full.env);
   try {
     await program.parseAsync(args, { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof Displayed) return error.exitCode;
     if (error instanceof UsageError) {
-      full.stderr(`${error.message}\n`);
+      full.stderr(redact(`${error.message}\n`));
       return 2;
     }
     const known = error instanceof KilnError;
-    full.stderr(`kiln-agent: ${known ? '' : 'internal error: '}${firstLine(error)}\n`);
+    full.stderr(redact(`kiln-agent: ${known ? '' : 'internal error: '}${firstLine(error)}\n`));
     return known ? error.exitCode : 2;
   }
 }

@@ -5,7 +5,13 @@ import { probeHost, type HostProbe } from '../../src/backends/host/host-probe.js
 import { parseAgentArgs } from './agent-args.js';
 import { doctorOptions, labelsOptions, probeOptions, registerOptions } from './agent-specs.js';
 import type { AgentCommand, AgentIo } from './cli.js';
-import { detectOrtGpuProviders, diagnose, formatFinding, parseRunnerVersion } from './doctor.js';
+import {
+  detectOrtGpuProviders,
+  diagnose,
+  formatFinding,
+  ortPackageDir,
+  parseRunnerVersion,
+} from './doctor.js';
 import { REGISTER_NOTE, registerCommand, runnerLabels } from './labels.js';
 
 /** `kiln-agent probe`, `labels`, `register` and `doctor`: what this host is and what it lacks. */
@@ -44,6 +50,7 @@ export const hostCommands: Record<'probe' | 'labels' | 'register' | 'doctor', Ag
       const runnerVersion = await readRunnerVersion(io, values['runner-dir']);
       const findings = diagnose(await runProbe(io), {
         ortGpuProviders: detectOrtGpuProviders(),
+        ortPackageDir: ortPackageDir(),
         runnerVersion,
       });
       io.stdout(`${findings.map(formatFinding).join('\n')}\n`);

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { firstLine, KilnError } from '../core/errors.js';
+import { redact, redactor } from '../core/redact.js';
 import { KILN_VERSION } from '../core/version.js';
 import {
   commandFromSpec,
@@ -30,6 +31,8 @@ export function kilnProgram(out: ProgramOutput, exited: (exitCode: number) => vo
   for (const spec of COMMANDS) {
     const command = commandFromSpec(spec, `kiln ${spec.name}`, KILN_VERSION, out);
     command.action(async (operands: unknown) => {
+      // ORT's own warnings with --verbose; loaded only then, since it loads onnxruntime-node.
+      if (command.opts().verbose) (await import('../backends/ort-log.js')).setOrtVerbose(true);
       const values = valuesOf(command, spec.options) as Parameters<typeof spec.run>[0]['values'];
       const positionals = spec.operands && Array.isArray(operands) ? (operands as string[]) : [];
       exited(await spec.run({ values, positionals }));
@@ -62,19 +65,20 @@ export async function main(
         ? [topic, '--help']
         : [topic]
       : argv;
+  redactor.addFromEnv(process.env);
   try {
     await program.parseAsync(args, { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof Displayed) return error.exitCode;
     if (error instanceof UsageError) {
-      stderr(`${error.message}\n`);
+      stderr(redact(`${error.message}\n`));
       return 2;
     }
     const verbose = argv.includes('--verbose') || argv.includes('-v');
     const known = error instanceof KilnError;
-    stderr(`kiln: ${known ? '' : 'internal error: '}${firstLine(error)}\n`);
-    if (verbose || !known) stderr(`${describeCauses(error)}\n`);
+    stderr(redact(`kiln: ${known ? '' : 'internal error: '}${firstLine(error)}\n`));
+    if (verbose || !known) stderr(`${redact(describeCauses(error))}\n`);
     return known ? error.exitCode : 2;
   }
 }

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { allowedKeysAt, describeExpectation, describeValue, formatKeyPath } from './config-issues.js';
 import { configSchema, type RawConfig } from './config-schema.js';
 import { InputError } from './errors.js';
+import { yamlData } from './yaml-data.js';
 import { resolveInside } from './repo-paths.js';
 
 /** A validated config whose file paths are absolute and known to stay inside the config's folder. */
@@ -46,7 +47,7 @@ export function parseConfig(text: string, displayPath: string, configDir: string
       },
     );
   }
-  const data: unknown = doc.toJS();
+  const data = yamlData(doc, displayPath);
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     const issue = pickIssue(parsed.error.issues[0]!);

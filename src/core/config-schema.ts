@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The `kiln.yaml` schema (design.md "Config"). Objects are strict so that a misspelt key is an error,
+ * The `kiln.yaml` schema (docs/architecture.md "Config"). Objects are strict so that a misspelt key is an error,
  * never a silently ignored setting.
  */
 

@@ -3,6 +3,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml
 import type { z } from 'zod';
 import { allowedKeysAt, describeExpectation, describeValue, formatKeyPath } from './config-issues.js';
 import { InputError } from './errors.js';
+import { yamlData } from './yaml-data.js';
 import { sha256 } from './hashing.js';
 import { manifestChannels, manifestSchema, type Layout, type RawManifest } from './manifest-schema.js';
 
@@ -52,7 +53,7 @@ export function parseManifest(text: string, file: string): Manifest {
     const line = lineOfKey(doc, lines, keyPath);
     return `${file}${line ? `:${line}` : ''}: ${formatKeyPath(keyPath)}`;
   };
-  const data: unknown = doc.toJS();
+  const data = yamlData(doc, file);
   const parsed = manifestSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

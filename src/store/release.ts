@@ -82,10 +82,15 @@ export async function readRelease(dir: string): Promise<ReleaseRecord> {
   if (record.schema !== 'kiln.release/v1' || !Array.isArray(record.engines)) {
     throw new InputError(`${file}: schema: found '${String(record.schema)}', expected 'kiln.release/v1'`);
   }
-  for (const engine of record.engines) {
-    for (const entry of engine.files) {
+  for (const [i, engine] of record.engines.entries()) {
+    for (const [j, entry] of engine.files.entries()) {
       const full = path.join(dir, engine.dir, entry.path);
       const actual = await sha256File(full).catch(() => 'missing');
+      if (actual === 'missing') {
+        throw new InputError(
+          `${full}: file not found, but release.json lists it (engines[${i}].files[${j}]): the release is incomplete or was tampered with`,
+        );
+      }
       if (actual !== entry.sha256) {
         throw new InputError(
           `${full}: sha256 ${actual.slice(0, 12)} differs from release.json's ${entry.sha256.slice(0, 12)}: the release is damaged or was tampered with`,
