@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import {
   compareVersions,
   detectOrtGpuProviders,
@@ -14,8 +14,13 @@ import { HOSTS, probeFixtureHost, smi, trt } from './fixtures.js';
 
 const byBackend = (findings: Finding[]) => Object.fromEntries(findings.map((f) => [f.backend, f]));
 
-describe('doctor on this machine (no GPU)', () => {
+// The real probe on this machine with PATH emptied: a host with no NVIDIA tools, even on a GPU runner.
+describe('doctor on this machine without NVIDIA tools on PATH', () => {
   it('nvidia-smi missing is one finding with its fix; onnxruntime-cpu is ok', async () => {
+    vi.stubEnv('PATH', '');
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
     const findings = diagnose(await probeHost(execaRunner()), { ortGpuProviders: detectOrtGpuProviders() });
     const f = byBackend(findings);
     expect(f['onnxruntime-cpu']?.status).toBe('ok');
