@@ -102,6 +102,12 @@ describe('kiln help', () => {
     expect(result.stderr).toBe("kiln keys: option '--json <FILE>' needs a value");
     expect(await readdir(result.cwd)).toEqual([]);
   });
+
+  it("a lone '-' is a value (--json - is stdout), not a flag", async () => {
+    const result = await run('kiln', ['keys', '--config', 'missing.yaml', '--json', '-']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^kiln: missing\.yaml: cannot read config/);
+  });
 });
 
 describe('kiln-agent help', () => {
