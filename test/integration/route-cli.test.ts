@@ -149,7 +149,7 @@ describe('kiln route', () => {
         ['route', '--config', 'missing.yaml', '--shape', 'x=1'],
         'kiln: missing.yaml: cannot read config (file not found)',
       ],
-      [['route', '--bogus'], "kiln: kiln route: Unknown option '--bogus'"],
+      [['route', '--bogus'], "kiln route: unknown option '--bogus'"],
     ];
     for (const [args, first] of cases) {
       const run = await runKiln(args, dir);

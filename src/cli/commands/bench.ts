@@ -9,7 +9,8 @@ import { compareEngines } from '../../pipeline/ab-bench.js';
 import { buildTarget } from '../../pipeline/build-target.js';
 import { streamProgress } from '../../pipeline/progress.js';
 import { readArtifactRecord } from '../../store/artifact.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { benchOptions } from '../specs/bench.js';
 import { openRepo } from '../git.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { pickTargets } from './targets.js';
@@ -22,16 +23,7 @@ export const benchUsage =
  * head's, then times each pair interleaved on this machine and decides regressions with a bootstrap
  * interval. Exit 1 when any engine regressed beyond the latency gate.
  */
-export async function benchCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('bench', argv, {
-    ...commonOptions,
-    base: { type: 'string' },
-    config: { type: 'string', short: 'c', default: 'kiln.yaml' },
-    target: { type: 'string', short: 't' },
-    model: { type: 'string', short: 'm', multiple: true },
-    store: { type: 'string' },
-    json: { type: 'string' },
-  });
+export async function benchCommand({ values }: CommandArgs<typeof benchOptions>): Promise<number> {
   if (!values.base) throw new InputError(`kiln bench: --base REF is required (usage: ${benchUsage})`);
   const head = await loadConfig(values.config);
   const repo = await openRepo(head.configDir);

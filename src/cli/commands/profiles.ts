@@ -8,7 +8,8 @@ import {
   type Suggestion,
 } from '../../core/profile-suggest.js';
 import { formatDims } from '../../core/shape-routing.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { profilesOptions } from '../specs/profiles.js';
 
 /** A shapes histogram is a few KiB; this bounds parsing before the distinct-shape bound applies. */
 const MAX_SHAPES_FILE_BYTES = 64 * 1024 ** 2;
@@ -20,19 +21,10 @@ export const profilesUsage = 'kiln profiles suggest --shapes FILE [--engines K] 
  * lines), propose K shape buckets (one engine each) that minimize padding waste; prints the buckets
  * with their waste and a `profiles:` block to paste into kiln.yaml.
  */
-export async function profilesCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    'profiles',
-    argv,
-    {
-      ...commonOptions,
-      shapes: { type: 'string' },
-      engines: { type: 'string', short: 'k' },
-      input: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    true,
-  );
+export async function profilesCommand({
+  values,
+  positionals,
+}: CommandArgs<typeof profilesOptions>): Promise<number> {
   const [sub, ...rest] = positionals;
   if (sub !== 'suggest') {
     throw new InputError(
