@@ -30,7 +30,7 @@ const MAY_IMPORT: Record<Part, readonly Part[]> = {
   'src/pipeline': ['src/core', 'src/backends', 'src/store'],
   'src/cli': ['src/core', 'src/backends', 'src/store', 'src/pipeline'],
   'src/action': ['src/core'],
-  'runner-agent/src': ['src/core', 'src/backends', 'src/store', 'src/pipeline'],
+  'runner-agent/src': ['src/core', 'src/backends', 'src/store', 'src/pipeline', 'src/cli'],
   'src/index.ts': ['src/core'],
 };
 
