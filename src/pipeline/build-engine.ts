@@ -13,6 +13,7 @@ import type { HostCache } from '../store/host-cache.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { Provenance } from '../store/provenance.js';
 import { systemClock, type Clock } from './clock.js';
+import { compileRequest } from './compile-spec.js';
 import type { EngineJob } from './engine-jobs.js';
 import { goldenSpecSha256, writeGoldenRecord } from './golden-record.js';
 import { runGoldenSuite } from './golden-suite.js';
@@ -94,21 +95,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
     } else {
       ctx.progress.phase('compile', `${ctx.backend.name} ${job.precision}, key ${job.key.slice(0, 12)}…`);
       const started = clock.now();
-      const compiled = await ctx.backend.compile({
-        modelPath: job.model.path,
-        profile: job.profile,
-        precision: job.precision,
-        outDir: staging.dir,
-        ...(job.calibration
-          ? {
-              calibration: {
-                samples: job.calibration.samples,
-                method: job.calibration.method,
-                percentile: job.calibration.percentile,
-              },
-            }
-          : {}),
-      });
+      const compiled = await ctx.backend.compile(compileRequest(job.compile, staging.dir));
       compileMs = clock.now() - started;
       enginePath = path.join(staging.dir, compiled.fileName);
       notes = compiled.notes;
