@@ -1,4 +1,4 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BenchConfig } from '../core/config-schema.js';
 import { sha256File } from '../core/hashing.js';
@@ -156,7 +156,26 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
     const latency = { engine: engineLatency, reference: referenceLatency };
     const phases = { compileMs, goldenMs, benchMs };
     if (found.status === 'hit') {
-      return { ...base, cache: 'hit', enginePath, golden: golden.result, latency, speedup, phases };
+      // The verdict is recorded whatever it is: a cached engine that failed its re-check must never
+      // be published, reused or verified on the strength of its first, passing golden run.
+      const previous = found.artifact.record;
+      await copyFile(enginePath, path.join(staging.dir, previous.engine.file));
+      const samplesFiles = await writeGoldenRecord(staging.dir, inputs.samples, golden.referenceOutputs);
+      const stored = await staging.commit({
+        ...previous,
+        golden: { ...golden.result, specSha256, samplesFiles, recheckedAt: new Date().toISOString() },
+        latency,
+        speedup,
+      });
+      return {
+        ...base,
+        cache: 'hit',
+        enginePath: stored.enginePath,
+        golden: golden.result,
+        latency,
+        speedup,
+        phases,
+      };
     }
     if (!golden.result.pass && ctx.goldenGateFails) {
       return { ...base, cache: 'miss', enginePath: '', golden: golden.result, latency, speedup, phases };
