@@ -10,6 +10,7 @@ import type { CalibrationResult } from '../backends/calibration.js';
 import { benchShapes } from '../backends/profile-dims.js';
 import type { ArtifactRecord } from '../store/artifact.js';
 import type { HostCache } from '../store/host-cache.js';
+import type { RemoteEngineStore } from '../store/remote-engine-store.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { Provenance } from '../store/provenance.js';
 import { systemClock, type Clock } from './clock.js';
@@ -31,6 +32,8 @@ export interface BuildEngineContext {
   clock?: Clock;
   /** Engines shared by the jobs on this host (`--host-cache`): consulted on a miss, filled after a build. */
   hostCache?: HostCache;
+  /** Engines shared through a registry (`--remote-store`): consulted after the host cache, filled after a build. */
+  remoteStore?: RemoteEngineStore;
   /** Recorded in artifact.json of engines built here. */
   provenance?: Provenance;
 }
@@ -222,6 +225,16 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
       if (put.status === 'too-large')
         ctx.progress.warn(`${job.model.name}/${job.key.slice(0, 12)} is larger than the host cache`);
     }
+    if (ctx.remoteStore) {
+      // The engine is built and stored; a registry that is down costs other runners a rebuild, not this build.
+      await ctx.remoteStore.push(stored).then(
+        () => ctx.progress.phase('cache', `pushed ${job.key.slice(0, 12)} to ${ctx.remoteStore!.where}`),
+        (error: unknown) =>
+          ctx.progress.warn(
+            `remote store push of ${job.key.slice(0, 12)} failed: ${(error as Error).message}`,
+          ),
+      );
+    }
     return {
       ...base,
       cache: 'miss',
@@ -238,9 +251,27 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
 
 /**
  * The local store first; on a miss, the host cache (sha256-verified as it is copied in, placed by
- * rename), then the store again so the usual verification applies to what came from the host.
+ * rename), then the remote store (every file sha256-verified), each time the store again so the
+ * usual verification applies to what came in.
  */
 async function lookupWithHostCache(job: EngineJob, ctx: BuildEngineContext) {
+  const found = await lookupHost(job, ctx);
+  if (found.status !== 'miss' || !ctx.remoteStore) return found;
+  const pulled = await ctx.remoteStore.pull(ctx.store, job.model.name, job.key).catch((error: unknown) => ({
+    status: 'refused' as const,
+    reason: `unreachable: ${(error as Error).message}`,
+  }));
+  if (pulled.status === 'refused')
+    ctx.progress.warn(`remote store entry refused (${pulled.reason}); rebuilding`);
+  if (pulled.status !== 'hit') return found;
+  ctx.progress.phase(
+    'cache',
+    `pulled ${job.key.slice(0, 12)} from ${ctx.remoteStore.where}, every file sha256-verified`,
+  );
+  return ctx.store.lookup(job.model.name, job.key);
+}
+
+async function lookupHost(job: EngineJob, ctx: BuildEngineContext) {
   const found = await ctx.store.lookup(job.model.name, job.key);
   if (found.status !== 'miss' || !ctx.hostCache) return found;
   const dir = ctx.store.artifactDir(job.model.name, job.key);

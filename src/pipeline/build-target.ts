@@ -4,6 +4,7 @@ import type { BuildResults, EngineResult } from '../core/results.js';
 import { KILN_VERSION } from '../core/version.js';
 import type { Backend } from '../backends/backend.js';
 import type { HostCache } from '../store/host-cache.js';
+import type { RemoteEngineStore } from '../store/remote-engine-store.js';
 import { LocalStore } from '../store/local-store.js';
 import type { Provenance } from '../store/provenance.js';
 import { buildEngine } from './build-engine.js';
@@ -22,6 +23,8 @@ export interface BuildTargetOptions {
   progress: Progress;
   clock?: Clock;
   hostCache?: HostCache;
+  /** The remote engine store (`--remote-store`): consulted after the host cache, filled after a build. */
+  remoteStore?: RemoteEngineStore;
   provenance?: Provenance;
 }
 
@@ -64,6 +67,7 @@ export async function buildTarget(options: BuildTargetOptions): Promise<TargetBu
           progress,
           ...(options.clock ? { clock: options.clock } : {}),
           ...(options.hostCache ? { hostCache: options.hostCache } : {}),
+          ...(options.remoteStore ? { remoteStore: options.remoteStore } : {}),
           ...(options.provenance ? { provenance: options.provenance } : {}),
         }),
       );

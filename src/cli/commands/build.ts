@@ -6,12 +6,13 @@ import { streamProgress } from '../../pipeline/progress.js';
 import { parseCommandArgs, commonOptions } from '../args.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { HostCache } from '../../store/host-cache.js';
+import { ociEngineStore, type RemoteEngineStore } from '../../store/remote-engine-store.js';
 import { pickTargets } from './targets.js';
 import { provenanceFromEnv } from '../../store/provenance.js';
 import { headCommit } from '../git.js';
 
 export const buildUsage =
-  'kiln build [--config kiln.yaml] [--target T] [--model M]... [--store DIR] [--json FILE] [--threads N] [--host-cache DIR]';
+  'kiln build [--config kiln.yaml] [--target T] [--model M]... [--store DIR] [--json FILE] [--threads N] [--host-cache DIR] [--remote-store oci://REGISTRY/NAMESPACE] [--plain-http]';
 
 /**
  * `kiln build`: every model × profile × precision for the chosen targets (default: those this host
@@ -27,6 +28,8 @@ export async function buildCommand(argv: string[]): Promise<number> {
     json: { type: 'string' },
     threads: { type: 'string' },
     'host-cache': { type: 'string' },
+    'remote-store': { type: 'string' },
+    'plain-http': { type: 'boolean' },
   });
   const config = await loadConfig(values.config);
   if (values.threads !== undefined) config.bench.threads = parseThreads(values.threads);
@@ -41,6 +44,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
   const targets = pickTargets(config, values.target, values.config);
   const progress = streamProgress((line) => process.stderr.write(`${line}\n`));
   const hostCache = hostCacheOption(values['host-cache']);
+  const remote = remoteStoreOption(values['remote-store'], values['plain-http']);
   const provenance = provenanceFromEnv(process.env, { commit: await headCommit(config.configDir) });
   const results: TargetBuild[] = [];
   for (const target of targets) {
@@ -51,6 +55,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
     results.push(
       await buildTarget({
         ...hostCache,
+        ...remote,
         config,
         target,
         backend,
@@ -95,4 +100,29 @@ function hostCacheOption(flag: string | undefined): { hostCache?: HostCache } {
       `KILN_HOST_CACHE_MAX_GB=${process.env.KILN_HOST_CACHE_MAX_GB}: expected a size in GB > 0`,
     );
   return { hostCache: new HostCache(dir, { maxBytes: gb * 1024 ** 3 }) };
+}
+
+/**
+ * The remote engine store: `--remote-store oci://REGISTRY/NAMESPACE` or KILN_REMOTE_STORE, with the
+ * registry credentials of `kiln publish` (KILN_REGISTRY_USER / KILN_REGISTRY_PASSWORD).
+ */
+function remoteStoreOption(
+  flag: string | undefined,
+  plainHttp: boolean | undefined,
+): { remoteStore?: RemoteEngineStore } {
+  const value = flag ?? process.env.KILN_REMOTE_STORE;
+  if (!value) return {};
+  if (!value.startsWith('oci://'))
+    throw new InputError(
+      `--remote-store ${value}: expected oci://REGISTRY/NAMESPACE (e.g. oci://ghcr.io/acme/kiln)`,
+    );
+  const user = process.env.KILN_REGISTRY_USER;
+  const password = process.env.KILN_REGISTRY_PASSWORD;
+  return {
+    remoteStore: ociEngineStore({
+      target: value.slice('oci://'.length),
+      ...(user || password ? { auth: { username: user ?? '', password: password ?? '' } } : {}),
+      ...(plainHttp ? { plainHttp: true } : {}),
+    }),
+  };
 }
