@@ -300,6 +300,34 @@ describe('build', () => {
     ]);
   });
 
+  it('remote-store passes --remote-store (and --plain-http) to kiln build only', async () => {
+    const kiln = fakeKiln({ keys: { json: keys }, build: buildStep(), bench: { json: compared } }, []);
+    const failed = await runAction(
+      {
+        command: 'build',
+        target: 'cpu',
+        cache: 'false',
+        'remote-store': 'oci://127.0.0.1:5000/kiln',
+        'plain-http': 'true',
+        'results-dir': path.join(tmp, 'results'),
+      },
+      {
+        kiln,
+        cache: fakeCache([], []),
+        transfer: folderTransfer(path.join(tmp, 'artifacts')),
+        context: prContext(),
+      },
+    );
+    expect(failed).toEqual([]);
+    const build = kiln.calls.find((c) => c[0] === 'build')!;
+    expect(build.slice(build.indexOf('--remote-store'), build.indexOf('--remote-store') + 3)).toEqual([
+      '--remote-store',
+      'oci://127.0.0.1:5000/kiln',
+      '--plain-http',
+    ]);
+    expect(kiln.calls.filter((c) => c.includes('--remote-store')).map((c) => c[0])).toEqual(['build']);
+  });
+
   it('keys → restore → build → bench → save only new engines → upload build.json and ab.json', async () => {
     const log: EventLog = [];
     const bench = {
