@@ -1,7 +1,14 @@
 import path from 'node:path';
 import { firstLine, InputError, KilnError } from '../../src/core/errors.js';
+import { redact, redactor } from '../../src/core/redact.js';
 import { execaRunner, isMissing, type CommandRunner } from '../../src/backends/host/command-runner.js';
-import { detectOrtGpuProviders, diagnose, formatFinding, parseRunnerVersion } from './doctor.js';
+import {
+  detectOrtGpuProviders,
+  diagnose,
+  formatFinding,
+  ortPackageDir,
+  parseRunnerVersion,
+} from './doctor.js';
 import { probeHost, type HostProbe } from '../../src/backends/host/host-probe.js';
 import { REGISTER_NOTE, registerCommand, runnerLabels } from './labels.js';
 import { runCommand } from './run-command.js';
@@ -63,6 +70,7 @@ export const commands: Record<string, AgentCommand> = {
       const runnerVersion = await readRunnerVersion(io, flags['--runner-dir']);
       const findings = diagnose(await runProbe(io), {
         ortGpuProviders: detectOrtGpuProviders(),
+        ortPackageDir: ortPackageDir(),
         runnerVersion,
       });
       io.stdout(`${findings.map(formatFinding).join('\n')}\n`);
@@ -109,11 +117,12 @@ export async function main(argv: string[], io: Partial<AgentIo> = {}): Promise<n
     );
     return 2;
   }
+  redactor.addFromEnv(full.env);
   try {
     return await command.run(rest, full);
   } catch (error) {
     const known = error instanceof KilnError;
-    full.stderr(`kiln-agent: ${known ? '' : 'internal error: '}${firstLine(error)}\n`);
+    full.stderr(redact(`kiln-agent: ${known ? '' : 'internal error: '}${firstLine(error)}\n`));
     return known ? error.exitCode : 2;
   }
 }

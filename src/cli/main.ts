@@ -1,4 +1,6 @@
+import { setOrtVerbose } from '../backends/ort-log.js';
 import { firstLine, KilnError } from '../core/errors.js';
+import { redact, redactor } from '../core/redact.js';
 import { KILN_VERSION } from '../core/version.js';
 import { buildCommand, buildUsage } from './commands/build.js';
 import { planCommand, planUsage } from './commands/plan.js';
@@ -59,13 +61,15 @@ export async function main(
     stderr(`kiln: unknown command '${name}' (commands: ${Object.keys(commands).join(', ')})\n`);
     return 2;
   }
+  redactor.addFromEnv(process.env);
+  setOrtVerbose(rest.includes('--verbose') || rest.includes('-v'));
   try {
     return await command.run(rest);
   } catch (error) {
     const verbose = rest.includes('--verbose') || rest.includes('-v');
     const known = error instanceof KilnError;
-    stderr(`kiln: ${known ? '' : 'internal error: '}${firstLine(error)}\n`);
-    if (verbose || !known) stderr(`${describeCauses(error)}\n`);
+    stderr(redact(`kiln: ${known ? '' : 'internal error: '}${firstLine(error)}\n`));
+    if (verbose || !known) stderr(`${redact(describeCauses(error))}\n`);
     return known ? error.exitCode : 2;
   }
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * kiln's own version, from the nearest package.json named `kiln` above this module: the same code
+ * kiln's own version, from the nearest package.json named `kiln-ml` above this module: the same code
  * runs from `src/` under vitest and from `build/src/` once compiled.
  */
 export const KILN_VERSION: string = findVersion(path.dirname(fileURLToPath(import.meta.url)));
@@ -15,7 +15,7 @@ function findVersion(start: string): string {
         name?: string;
         version?: string;
       };
-      if (pkg.name === 'kiln' && pkg.version) return pkg.version;
+      if (pkg.name === 'kiln-ml' && pkg.version) return pkg.version;
     } catch {
       // not here; keep climbing
     }

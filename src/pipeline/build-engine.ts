@@ -256,7 +256,8 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
  */
 async function lookupWithHostCache(job: EngineJob, ctx: BuildEngineContext) {
   const found = await lookupHost(job, ctx);
-  if (found.status !== 'miss' || !ctx.remoteStore) return found;
+  // A pull writes into the store as well: a read-only store goes on to stage's refusal.
+  if (found.status !== 'miss' || !ctx.remoteStore || ctx.store.readOnly) return found;
   const pulled = await ctx.remoteStore.pull(ctx.store, job.model.name, job.key).catch((error: unknown) => ({
     status: 'refused' as const,
     reason: `unreachable: ${(error as Error).message}`,
@@ -273,7 +274,8 @@ async function lookupWithHostCache(job: EngineJob, ctx: BuildEngineContext) {
 
 async function lookupHost(job: EngineJob, ctx: BuildEngineContext) {
   const found = await ctx.store.lookup(job.model.name, job.key);
-  if (found.status !== 'miss' || !ctx.hostCache) return found;
+  // Restoring from the host cache writes into the store: a read-only store goes on to stage's refusal.
+  if (found.status !== 'miss' || !ctx.hostCache || ctx.store.readOnly) return found;
   const dir = ctx.store.artifactDir(job.model.name, job.key);
   await mkdir(path.dirname(dir), { recursive: true });
   const cached = await ctx.hostCache.get(job.key, dir);

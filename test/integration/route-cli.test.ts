@@ -224,12 +224,12 @@ describe('kiln profiles suggest', () => {
     const cases: [string[], string][] = [
       [
         ['profiles', 'suggest', '--shapes', 'bad.csv'],
-        'kiln: shape 2 (x=1x3x8): x has rank 3, but shape 1 gives it rank 4',
+        'kiln: bad.csv: shape 2 (x=1x3x8): x has rank 3, but shape 1 gives it rank 4',
       ],
       [['profiles', 'suggest', '--shapes', 'typo.csv'], 'kiln: typo.csv:2: shape "1x3x8y8": expected dims'],
       [
         ['profiles', 'suggest', '--shapes', 'none.csv'],
-        'kiln: --shapes none.csv: cannot read (file not found)',
+        'kiln: none.csv: cannot read shapes file (--shapes) (file not found)',
       ],
       [
         ['profiles', 'suggest', '--shapes', 'bad.csv', '--engines', '0'],

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../../core/config-load.js';
 import { InputError } from '../../core/errors.js';
@@ -9,7 +8,7 @@ import { createBackend } from '../../backends/registry.js';
 import { compareEngines } from '../../pipeline/ab-bench.js';
 import { buildTarget } from '../../pipeline/build-target.js';
 import { streamProgress } from '../../pipeline/progress.js';
-import type { ArtifactRecord } from '../../store/artifact.js';
+import { readArtifactRecord } from '../../store/artifact.js';
 import { commonOptions, parseCommandArgs } from '../args.js';
 import { openRepo } from '../git.js';
 import { writeJsonAtomic } from '../write-json.js';
@@ -108,10 +107,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
 /** The first stored golden sample of an artifact: the exact inputs its golden check and bench used. */
 async function storedInputs(enginePath: string): Promise<Record<string, HostTensor>> {
   const dir = path.dirname(enginePath);
-  const record = JSON.parse(await readFile(path.join(dir, 'artifact.json'), 'utf8')) as ArtifactRecord;
+  const record = await readArtifactRecord(dir);
   const files = record.golden.samplesFiles[0]?.inputs ?? {};
   const inputs: Record<string, HostTensor> = {};
-  for (const [name, rel] of Object.entries(files)) inputs[name] = await readNpy(path.join(dir, rel));
+  for (const [name, rel] of Object.entries(files))
+    inputs[name] = await readNpy(path.join(dir, rel), { root: dir });
   return inputs;
 }
 

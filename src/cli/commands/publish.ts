@@ -6,6 +6,7 @@ import { keysFor } from '../../pipeline/engine-keys.js';
 import { collectCandidates, wantedFromResults, type WantedEngine } from '../../pipeline/publish-selection.js';
 import { LocalStore } from '../../store/local-store.js';
 import { pushRelease } from '../../store/oci-release.js';
+import { parseOciTarget } from '../../store/oci-reference.js';
 import { provenanceFromEnv } from '../../store/provenance.js';
 import { validateVersion } from '../../store/release.js';
 import { writeRelease } from '../../store/release-writer.js';
@@ -63,6 +64,8 @@ export async function publishCommand(argv: string[]): Promise<number> {
   });
   if (!values.version) throw new InputError('kiln publish: --version is required (e.g. the release tag)');
   const version = validateVersion(values.version, '--version');
+  // A bad target (credentials in it, a typo) is refused before any release is written.
+  if (values.oci) parseOciTarget(values.oci, values['plain-http'] ? { plainHttp: true } : {});
   const config = await loadConfig(values.config);
   const models = values.model ?? [];
   for (const name of models) {
