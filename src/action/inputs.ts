@@ -20,6 +20,8 @@ export interface ActionInputs {
   /** The plan job's matrix JSON, so `report` knows which targets owe results. */
   plan: string;
   cache: boolean;
+  /** build: `oci://REGISTRY/NAMESPACE` of the remote engine store (`kiln build --remote-store`); empty for none. */
+  remoteStore: string;
   timeoutMinutes: number;
   resultsDir: string;
   /** publish: the release version; default the tag name of a tag ref. */
@@ -65,6 +67,7 @@ export function readInputs(read: (name: string) => string = (name) => core.getIn
     store: read('store').trim(),
     plan: read('plan').trim(),
     cache: bool('cache', 'true'),
+    remoteStore: read('remote-store').trim(),
     timeoutMinutes: timeout,
     resultsDir: read('results-dir') || 'kiln-results',
     version: read('version').trim(),

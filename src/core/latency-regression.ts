@@ -27,7 +27,7 @@
  */
 import { SeededRandom } from './seeded-random.js';
 import { percentile } from './statistics.js';
-import type { LatencyVerdict } from './results.js';
+import type { LatencyStatistic, LatencyVerdict } from './results.js';
 
 export interface CompareLatencyOptions {
   metric: 'p50' | 'p99';
@@ -48,6 +48,8 @@ export interface LatencyDecision {
   /** Percentile-bootstrap interval of `ratio`, widened to hold `ratio` itself. */
   ci: [number, number];
   verdict: LatencyVerdict;
+  /** The percentile `ratio` compares: `metric`, or p90/p50 when too few samples hold its tail. */
+  statistic: LatencyStatistic;
   note?: string;
 }
 
@@ -117,7 +119,13 @@ export function compareLatency(
     verdict = 'unstable';
     notes.push('latency never settled and the interval straddles the gate');
   } else verdict = 'unchanged';
-  return { ratio, ci: [lo, hi], verdict, ...(notes.length > 0 && { note: notes.join('; ') }) };
+  return {
+    ratio,
+    ci: [lo, hi],
+    verdict,
+    statistic: `p${p}` as LatencyStatistic,
+    ...(notes.length > 0 && { note: notes.join('; ') }),
+  };
 }
 
 function sortedSamples(samples: readonly number[], side: string): Float64Array {

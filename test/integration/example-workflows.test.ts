@@ -13,7 +13,7 @@ import { ROOT } from '../helpers/kiln-cli.js';
  */
 
 const DIR = path.join(ROOT, 'examples', 'workflows');
-const FILES = ['pull-request.yml', 'release.yml', 'gpu-matrix.yml'];
+const FILES = ['pull-request.yml', 'release.yml', 'gpu-matrix.yml', 'default-branch.yml'];
 const ACTION_YML = path.join(ROOT, 'action.yml');
 const KILN_ACTION = 'owner/kiln@v1';
 const FORK_GUARD = 'github.event.pull_request.head.repo.full_name == github.repository';
@@ -187,6 +187,18 @@ describe('what each example is for', () => {
     expect(Object.keys(workflow.jobs)).toEqual(['plan', 'build', 'report']);
     expect(workflow.jobs.report!.if).toBe('always()');
     expect(needsOf(workflow.jobs.report!)).toEqual(['plan', 'build']);
+  });
+
+  it('default-branch.yml builds every model on pushes to the default branch, seeding the engine cache PR runs read', () => {
+    const { workflow } = load('default-branch.yml');
+    const push = triggers(workflow).push as { branches: string[]; paths: string[] };
+    expect(push.branches).toEqual(['main']);
+    const pr = triggers(load('pull-request.yml').workflow).pull_request as { paths: string[] };
+    expect(push.paths).toEqual(pr.paths);
+    expect(Object.keys(workflow.jobs)).toEqual(['plan', 'push']);
+    expect(workflow.jobs.plan!.steps!.map((s) => s.run ?? '').join('\n')).toMatch(/kiln plan .*--all/);
+    const build = workflow.jobs.push!.steps!.find((s) => s.uses === KILN_ACTION)!;
+    expect(build.with).toMatchObject({ command: 'build', cache: true });
   });
 
   it('release.yml runs on v* tags, plans --all, builds every model everywhere, then publishes only after all passed', () => {

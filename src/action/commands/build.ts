@@ -66,6 +66,9 @@ export async function buildCommand(deps: {
     ...scope,
     '--store',
     store,
+    ...(inputs.remoteStore
+      ? ['--remote-store', inputs.remoteStore, ...(inputs.plainHttp ? ['--plain-http'] : [])]
+      : []),
     '--json',
     path.join(resultsDir, 'build.json'),
   ]);
