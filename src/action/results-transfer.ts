@@ -38,7 +38,11 @@ export function actionsResultsTransfer(client = new DefaultArtifactClient()): Re
     async upload(name, files, rootDir) {
       // A re-run job uploads again under the same name; the service refuses a second artifact of a
       // name in one run, so the earlier attempt's goes first (none is the usual case).
-      await client.deleteArtifact(name).catch(() => undefined);
+      try {
+        await client.deleteArtifact(name);
+      } catch {
+        // none to replace, or a service without deletion: the upload says if it conflicts
+      }
       await client.uploadArtifact(name, files, rootDir, { retentionDays: 14 });
     },
     async downloadAll(dir, from) {

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildMatrix } from '../../core/build-matrix.js';
+import { firstLine } from '../../core/errors.js';
 import { planFromRepo, type PlanScope } from '../../cli/plan-matrix.js';
 import type { ActionIO } from '../action-io.js';
 import type { ActionInputs } from '../inputs.js';
@@ -42,16 +43,28 @@ export async function planCommand(deps: {
   );
   const pr = context.pullRequest;
   if (pr) {
-    const dir = path.join(deps.tempDir, PLAN_ARTIFACT);
-    await mkdir(dir, { recursive: true });
+    // Only a workflow_run report of a fork's pull request needs this (GitHub names no pull request
+    // for those runs); without it that report fails closed, so a failed upload is a warning here.
     const planned: PlannedPullRequest = { number: pr.number, headSha: pr.headSha };
-    await writeFile(path.join(dir, 'matrix.json'), JSON.stringify(matrix));
-    await writeFile(path.join(dir, 'pull-request.json'), JSON.stringify(planned));
-    await deps.transfer.upload(
-      PLAN_ARTIFACT,
-      ['matrix.json', 'pull-request.json'].map((f) => path.join(dir, f)),
-      dir,
+    await uploadPlan(deps, matrix, planned).catch((error: unknown) =>
+      io.warning(`kiln plan: the ${PLAN_ARTIFACT} artifact was not uploaded: ${firstLine(error)}`),
     );
   }
   return matrix;
+}
+
+async function uploadPlan(
+  deps: { tempDir: string; transfer: ResultsTransfer },
+  matrix: Matrix,
+  planned: PlannedPullRequest,
+): Promise<void> {
+  const dir = path.join(deps.tempDir, PLAN_ARTIFACT);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'matrix.json'), JSON.stringify(matrix));
+  await writeFile(path.join(dir, 'pull-request.json'), JSON.stringify(planned));
+  await deps.transfer.upload(
+    PLAN_ARTIFACT,
+    ['matrix.json', 'pull-request.json'].map((f) => path.join(dir, f)),
+    dir,
+  );
 }
