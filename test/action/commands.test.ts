@@ -444,6 +444,37 @@ describe('build', () => {
     expect(io.outputs['results-path']).toBe(resultsDir);
   });
 
+  it("a failed upload never hides kiln's verdict; after a passing build it fails the job itself", async () => {
+    const reason = 'golden check failed on cpu: det/s384 output y: 7 of 10 elements differ';
+    const broken = {
+      upload: async () => {
+        throw new Error('artifact service unavailable');
+      },
+      downloadAll: async () => [],
+    };
+    const inputs = { command: 'build', target: 'cpu', 'results-dir': path.join(tmp, 'results') };
+    const gateFailed = fakeKiln({
+      keys: { json: keys },
+      build: buildStep(1, reason),
+      bench: { json: compared },
+    });
+    expect(
+      await runAction(inputs, {
+        kiln: gateFailed,
+        cache: fakeCache([]),
+        transfer: broken,
+        context: prContext(),
+      }),
+    ).toEqual([`::error::kiln build on cpu: ${reason}`]);
+    expect(io.warnings).toEqual(['uploading the results of cpu failed: artifact service unavailable']);
+
+    stdout.length = 0;
+    const passed = fakeKiln({ keys: { json: keys }, build: buildStep(0), bench: { json: compared } });
+    expect(
+      await runAction(inputs, { kiln: passed, cache: fakeCache([]), transfer: broken, context: prContext() }),
+    ).toEqual(['::error::uploading the results of cpu failed: artifact service unavailable']);
+  });
+
   it('kiln build exit 2 skips the bench and fails with the reason; exit 2 from kiln keys stops early', async () => {
     const transfer = folderTransfer(path.join(tmp, 'artifacts'));
     const resultsDir = path.join(tmp, 'results');
