@@ -305,6 +305,26 @@ describe('forks', () => {
     expect(reports()[0]!.body).toContain('comes from a fork');
   });
 
+  it("workflow_run: a fork's plan that says nothing changed is not trusted either", async () => {
+    const { base, head } = await pullRequest();
+    server.addPull({
+      owner: 'acme',
+      repo: 'models',
+      number: 45,
+      headSha: head,
+      baseSha: base,
+      headRepoFullName: 'mallory/models',
+    });
+    await mkdir(path.join(artifacts(), 'kiln-plan'), { recursive: true });
+    await writeFile(path.join(artifacts(), 'kiln-plan', 'matrix.json'), '{"include":[]}');
+    await writeFile(
+      path.join(artifacts(), 'kiln-plan', 'pull-request.json'),
+      JSON.stringify({ number: 45, headSha: head }),
+    );
+    await report({}, { context: workflowRunContext(head, []), transfer: recordingTransfer().transfer });
+    expect(check()).toMatchObject([{ conclusion: 'failure', head_sha: head }]);
+  });
+
   it('workflow_run: a plan artifact naming another pull request is refused by its head sha', async () => {
     const { base, head } = await pullRequest();
     server.addPull({

@@ -112,14 +112,13 @@ async function judge(deps: Deps, subject: ReportSubject, found: ReportInputs): P
   const preamble: Preamble = { notices: [], problems: [] };
   let { builds, ab } = found;
   if (subject.fork) {
-    // The plan and any results came from the fork's own run, which nobody here reviewed.
+    // The plan and any results came from the fork's own run, which the fork controls (it can edit
+    // the workflow): neither is evidence, not even a plan that says nothing changed.
     builds = [];
     ab = [];
-    if (plan.include.length > 0) {
-      preamble.problems.push(
-        'This pull request comes from a fork: kiln builds nothing from forks (self-hosted runners never run their code), so its engines are unverified. A maintainer who has reviewed it can push it to a branch of this repository to build and gate it.',
-      );
-    }
+    preamble.problems.push(
+      'This pull request comes from a fork: kiln builds nothing from forks (self-hosted runners never run their code) and trusts no plan or result its run uploaded, so its engines are unverified. A maintainer who has reviewed it can push it to a branch of this repository to build and gate it.',
+    );
   }
   let gates: GatesConfig;
   if (subject.baseSha && subject.pr) {
