@@ -35,9 +35,17 @@ export interface RunContext {
   runnerEnvironment: string;
 }
 
+/** The parts of @actions/github's context read here (a test passes a payload of its own). */
+export type GitHubContext = Pick<
+  typeof github.context,
+  'eventName' | 'payload' | 'repo' | 'runId' | 'sha' | 'ref'
+>;
+
 /** Reads the run context from @actions/github and the runner's environment. */
-export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext {
-  const ctx = github.context;
+export function readRunContext(
+  env: NodeJS.ProcessEnv = process.env,
+  ctx: GitHubContext = github.context,
+): RunContext {
   const pr = ctx.payload.pull_request as
     | {
         number: number;
