@@ -17,6 +17,7 @@ import { systemClock } from '../src/pipeline/clock.js';
 import { interleaved, line, median } from './measure.js';
 import { regressionRates } from './regression-rates.js';
 import { int8Figures } from './int8.js';
+import { cliStartupFigures } from './cli-startup.js';
 
 const root = process.cwd();
 const models = path.join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets');
@@ -182,6 +183,8 @@ async function main(): Promise<void> {
     for (const text of await int8Figures()) log(text);
     progress('latency regression detector on simulated noisy-runner A/B data');
     for (const text of await regressionRates()) log(text);
+    progress('CLI start: kiln --version vs bare node (whole processes, interleaved)');
+    for (const text of await cliStartupFigures(root)) log(text);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Compiled by `npm ci` / `npm run build` (the `prepare` script) into build/.
+// build/ is compiled by `prepare` in a checkout (`npm ci`, `npm run build`) and by `prepack` for the
+// npm package, which ships it.
 import { main } from '../build/runner-agent/src/cli.js';
 
 process.exitCode = await main(process.argv.slice(2));

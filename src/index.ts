@@ -25,3 +25,6 @@ export {
   type SuggestedBucket,
   type SuggestOptions,
 } from './core/profile-suggest.js';
+// What routeShape and the parsers throw on bad input (InputError), so serving code can tell a
+// request no profile serves from a bug.
+export { KilnError, InputError } from './core/errors.js';

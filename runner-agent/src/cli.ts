@@ -1,13 +1,19 @@
-import path from 'node:path';
-import { firstLine, InputError, KilnError } from '../../src/core/errors.js';
-import { execaRunner, isMissing, type CommandRunner } from '../../src/backends/host/command-runner.js';
-import { detectOrtGpuProviders, diagnose, formatFinding, parseRunnerVersion } from './doctor.js';
-import { probeHost, type HostProbe } from '../../src/backends/host/host-probe.js';
-import { REGISTER_NOTE, registerCommand, runnerLabels } from './labels.js';
-import { runCommand } from './run-command.js';
-import { serveCommand } from './serve-command.js';
-import { deployCommand } from './deploy-command.js';
-import { rollbackCommand } from './rollback-command.js';
+import { Command } from 'commander';
+import { firstLine, KilnError } from '../../src/core/errors.js';
+import { redact, redactor } from '../../src/core/redact.js';
+import { KILN_VERSION } from '../../src/core/version.js';
+import type { CommandHelp } from '../../src/cli/command-spec.js';
+import {
+  commandFromSpec,
+  configure,
+  Displayed,
+  UsageError,
+  type ProgramOutput,
+  type UsageWording,
+} from '../../src/cli/program.js';
+import type { CommandRunner } from '../../src/backends/host/command-runner.js';
+import type { HostProbe } from '../../src/backends/host/host-probe.js';
+import { AGENT_SPECS } from './agent-specs.js';
 
 /** What a command may touch; tests swap in fixtures and buffers. */
 export interface AgentIo {
@@ -25,56 +31,27 @@ export interface AgentCommand {
   run: (argv: string[], io: AgentIo) => Promise<number>;
 }
 
+/** A built-in command whose module is imported only when it runs. */
+function lazy(
+  name: keyof typeof AGENT_SPECS,
+  load: () => Promise<AgentCommand>,
+): AgentCommand & { spec: CommandHelp } {
+  const spec = AGENT_SPECS[name]!;
+  return { usage: `${name}   ${spec.summary}`, spec, run: async (argv, io) => (await load()).run(argv, io) };
+}
+
 /**
  * The dispatch table. Further subcommands may also register through addCommand.
  */
-export const commands: Record<string, AgentCommand> = {
-  probe: {
-    usage: 'probe [--json]      host fingerprint: GPUs, driver, CUDA, TensorRT, CPU ISA, OS',
-    run: async (argv, io) => {
-      const flags = parseFlags(argv, { booleans: ['--json'] });
-      const probe = await runProbe(io);
-      io.stdout(flags['--json'] ? `${JSON.stringify(probe, null, 2)}\n` : describe(probe));
-      return 0;
-    },
-  },
-  labels: {
-    usage: 'labels              runner labels derived from the probe, one per line',
-    run: async (argv, io) => {
-      parseFlags(argv, {});
-      io.stdout(`${runnerLabels(await runProbe(io)).join('\n')}\n`);
-      return 0;
-    },
-  },
-  register: {
-    usage: 'register --url URL --name NAME   the actions-runner config.sh line for this host',
-    run: async (argv, io) => {
-      const flags = parseFlags(argv, { values: ['--url', '--name'] });
-      const url = required(flags, '--url');
-      const name = required(flags, '--name');
-      io.stdout(`${REGISTER_NOTE}\n${registerCommand(await runProbe(io), { url, name })}\n`);
-      return 0;
-    },
-  },
-  doctor: {
-    usage: 'doctor [--runner-dir DIR]        what each backend is missing, with the fix',
-    run: async (argv, io) => {
-      const flags = parseFlags(argv, { values: ['--runner-dir'] });
-      const runnerVersion = await readRunnerVersion(io, flags['--runner-dir']);
-      const findings = diagnose(await runProbe(io), {
-        ortGpuProviders: detectOrtGpuProviders(),
-        runnerVersion,
-      });
-      io.stdout(`${findings.map(formatFinding).join('\n')}\n`);
-      // onnxruntime-cpu is embedded, so a host can always build something: missing GPU tools are
-      // reported, not failed on. Only bad arguments exit non-zero (2).
-      return findings.some((f) => f.backend === 'onnxruntime-cpu' && f.status === 'ok') ? 0 : 1;
-    },
-  },
-  serve: serveCommand,
-  run: runCommand,
-  deploy: deployCommand,
-  rollback: rollbackCommand,
+export const commands: Record<string, AgentCommand & { spec?: CommandHelp }> = {
+  probe: lazy('probe', async () => (await import('./host-commands.js')).hostCommands.probe),
+  labels: lazy('labels', async () => (await import('./host-commands.js')).hostCommands.labels),
+  register: lazy('register', async () => (await import('./host-commands.js')).hostCommands.register),
+  doctor: lazy('doctor', async () => (await import('./host-commands.js')).hostCommands.doctor),
+  serve: lazy('serve', async () => (await import('./serve-command.js')).serveCommand),
+  run: lazy('run', async () => (await import('./run-command.js')).runCommand),
+  deploy: lazy('deploy', async () => (await import('./deploy-command.js')).deployCommand),
+  rollback: lazy('rollback', async () => (await import('./rollback-command.js')).rollbackCommand),
 };
 
 /** The registration point for other modules' subcommands (`serve`, `lease`). */
@@ -83,9 +60,52 @@ export function addCommand(name: string, command: AgentCommand): void {
   commands[name] = command;
 }
 
-function usage(): string {
-  const lines = Object.entries(commands).map(([, c]) => `  kiln-agent ${c.usage}`);
-  return `kiln-agent: the kiln runner agent\n\n${lines.join('\n')}\n\nExit codes: 0 ok, 2 invalid arguments.`;
+/** execa loads ~90 modules: only when a command really runs a tool. */
+function lazyExecaRunner(): CommandRunner {
+  let runner: Promise<CommandRunner> | undefined;
+  return {
+    run: async (file, args) => {
+      runner ??= import('../../src/backends/host/command-runner.js').then((m) => m.execaRunner());
+      return (await runner).run(file, args);
+    },
+  };
+}
+
+/** kiln-agent's wording since before commander; scripts and tests match on it. */
+const AGENT_WORDING: UsageWording = {
+  unknownOption: (flag) => `unknown argument '${flag}'`,
+  missingValue: (_flags, long) => `${long} needs a value`,
+};
+
+/**
+ * The `kiln-agent` program. Commander checks flags against each command's spec (for help and
+ * did-you-mean); the command then receives its arguments as typed, exactly as before.
+ */
+function agentProgram(io: AgentIo, argv: string[], exited: (code: number) => void): Command {
+  const out: ProgramOutput = { stdout: io.stdout, stderr: io.stderr };
+  const program = configure(new Command('kiln-agent'), 'kiln-agent', out, AGENT_WORDING)
+    .description('kiln-agent: the kiln runner agent')
+    .version(KILN_VERSION, '--version', 'print the version and exit')
+    // Everything after the command name is the command's, `--` included (`run -- kiln build`).
+    .enablePositionalOptions()
+    .helpCommand('help [command]', 'show help for a command')
+    .configureHelp({ subcommandTerm: (command) => `${command.name()} ${command.usage()}` })
+    .addHelpText('after', `\nExit codes: 0 ok, 1 failed (doctor: no usable backend), 2 invalid arguments.\n`);
+  for (const [name, entry] of Object.entries(commands)) {
+    const command = entry.spec
+      ? commandFromSpec(entry.spec, 'kiln-agent', KILN_VERSION, out, AGENT_WORDING)
+      : // Registered at run time without a spec: its arguments pass through unchecked.
+        configure(new Command(name), 'kiln-agent', out, AGENT_WORDING)
+          .description(entry.usage)
+          .allowUnknownOption()
+          .allowExcessArguments()
+          .helpOption(false)
+          .argument('[args...]');
+    // The command gets its arguments exactly as typed: argv[0] is its name (the program has no flags of its own).
+    command.action(async () => exited(await entry.run(argv.slice(1), io)));
+    program.addCommand(command);
+  }
+  return program;
 }
 
 /** Runs `kiln-agent` and returns its exit code; errors are one line on stderr. */
@@ -93,84 +113,37 @@ export async function main(argv: string[], io: Partial<AgentIo> = {}): Promise<n
   const full: AgentIo = {
     stdout: io.stdout ?? ((t) => process.stdout.write(t)),
     stderr: io.stderr ?? ((t) => process.stderr.write(t)),
-    runner: io.runner ?? execaRunner(),
+    runner: io.runner ?? lazyExecaRunner(),
     env: io.env ?? process.env,
     ...(io.probe ? { probe: io.probe } : {}),
   };
-  const [name, ...rest] = argv;
-  if (name === '--help' || name === '-h' || name === 'help') {
-    full.stdout(`${usage()}\n`);
-    return 0;
-  }
-  const command = name === undefined ? undefined : commands[name];
-  if (!command) {
-    full.stderr(
-      `kiln-agent: ${name === undefined ? 'missing command' : `unknown command '${name}'`} (commands: ${Object.keys(commands).join(', ')})\n`,
-    );
+  let exitCode = 0;
+  const [first, topic] = argv;
+  if (first === undefined) {
+    agentProgram(full, argv, () => undefined).outputHelp();
+    full.stderr(`kiln-agent: missing command (commands: ${Object.keys(commands).join(', ')})\n`);
     return 2;
   }
+  // `kiln-agent help deploy` is `kiln-agent deploy --help`; `help deplyo` gets the did-you-mean line.
+  const args =
+    first === 'help' && topic !== undefined && argv.length === 2
+      ? commands[topic]
+        ? [topic, '--help']
+        : [topic]
+      : argv;
+  const program = agentProgram(full, args, (code) => (exitCode = code));
+  redactor.addFromEnv(full.env);
   try {
-    return await command.run(rest, full);
+    await program.parseAsync(args, { from: 'user' });
+    return exitCode;
   } catch (error) {
+    if (error instanceof Displayed) return error.exitCode;
+    if (error instanceof UsageError) {
+      full.stderr(redact(`${error.message}\n`));
+      return 2;
+    }
     const known = error instanceof KilnError;
-    full.stderr(`kiln-agent: ${known ? '' : 'internal error: '}${firstLine(error)}\n`);
+    full.stderr(redact(`kiln-agent: ${known ? '' : 'internal error: '}${firstLine(error)}\n`));
     return known ? error.exitCode : 2;
   }
-}
-
-function runProbe(io: AgentIo): Promise<HostProbe> {
-  return io.probe ? io.probe() : probeHost(io.runner);
-}
-
-type Flags = Record<string, string | true | undefined>;
-
-/** Strict flag parsing: an unknown flag or a value-less `--url` is a one-line InputError (exit 2). */
-function parseFlags(argv: string[], spec: { booleans?: string[]; values?: string[] }): Flags {
-  const flags: Flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [key, inline] = arg.includes('=')
-      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-      : [arg];
-    if (spec.booleans?.includes(key!)) flags[key!] = true;
-    else if (spec.values?.includes(key!)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined || value === '' || value.startsWith('--'))
-        throw new InputError(`${key} needs a value`);
-      flags[key!] = value;
-    } else throw new InputError(`unknown argument '${arg}'`);
-  }
-  return flags;
-}
-
-function required(flags: Flags, key: string): string {
-  const value = flags[key];
-  if (typeof value !== 'string') throw new InputError(`${key} is required`);
-  return value;
-}
-
-/** RUNNER_VERSION (set by kiln's systemd unit) or `<runner-dir>/config.sh --version`. */
-async function readRunnerVersion(io: AgentIo, runnerDir: string | true | undefined): Promise<string | null> {
-  if (typeof runnerDir === 'string') {
-    const result = await io.runner.run(path.join(runnerDir, 'config.sh'), ['--version']);
-    if (isMissing(result)) throw new InputError(`--runner-dir ${runnerDir}: no config.sh there`);
-    const version = parseRunnerVersion(result.stdout);
-    if (!version) throw new InputError(`--runner-dir ${runnerDir}: config.sh --version printed no version`);
-    return version;
-  }
-  return io.env['RUNNER_VERSION'] ? (parseRunnerVersion(io.env['RUNNER_VERSION']) ?? null) : null;
-}
-
-function describe(probe: HostProbe): string {
-  const gpus = probe.gpus.map(
-    (g) =>
-      `gpu ${g.index}: ${g.name} sm${g.computeCapability ?? '?'} ${g.memoryMiB ?? '?'} MiB mig=${g.migMode ?? 'n/a'}`,
-  );
-  return `${[
-    ...gpus,
-    `driver: ${probe.driver ?? '-'}  cuda: ${probe.cuda ?? '-'}  tensorrt: ${probe.tensorrt?.version ?? '-'}`,
-    `cpu: ${probe.cpu.model} (${probe.cpu.arch}: ${probe.cpu.isa.join(' ')})`,
-    `os: ${probe.os.platform} ${probe.os.release}`,
-    `tools: nvidia-smi ${probe.tools.nvidiaSmi}, trtexec ${probe.tools.trtexec}, tvmc ${probe.tools.tvmc}`,
-  ].join('\n')}\n`;
 }

@@ -83,7 +83,7 @@ export async function readGoldenSamples(
       if (!full.startsWith(path.resolve(artifactDir) + path.sep)) {
         throw new InputError(`${artifactDir}/artifact.json: golden file '${rel}' is outside the artifact`);
       }
-      tensors[name] = await readNpy(full);
+      tensors[name] = await readNpy(full, { root: artifactDir });
     }
     return tensors;
   };

@@ -1,7 +1,8 @@
-import { parseArgs } from 'node:util';
 import { InputError } from '../../src/core/errors.js';
 import { parseModelAtVersion } from '../../src/store/release.js';
 import { pullRelease } from '../../src/store/oci-release.js';
+import { parseAgentArgs } from './agent-args.js';
+import { deployOptions } from './agent-specs.js';
 import type { AgentCommand, AgentIo } from './cli.js';
 import { realEngineHost } from './deploy-checks.js';
 import { defaultEventsDir, defaultServingRoot, writeDeployEvents } from './deploy-events.js';
@@ -79,31 +80,7 @@ export function createDeployCommand(deps: DeployCommandDeps = {}): AgentCommand 
 export const deployCommand: AgentCommand = createDeployCommand();
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        releases: { type: 'string' },
-        oci: { type: 'string' },
-        'plain-http': { type: 'boolean' },
-        root: { type: 'string' },
-        profile: { type: 'string' },
-        precision: { type: 'string' },
-        'max-regression-pct': { type: 'string', default: '10' },
-        threads: { type: 'string', default: '1' },
-        'min-samples': { type: 'string', default: '200' },
-        'max-samples': { type: 'string', default: '1000' },
-        'budget-ms': { type: 'string', default: '3000' },
-        events: { type: 'string' },
-        json: { type: 'boolean' },
-        recover: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new InputError(`deploy: ${(error as Error).message.split('\n')[0]}`, { cause: error });
-  }
+  return parseAgentArgs('deploy', argv, deployOptions, true);
 }
 
 function releaseSource(

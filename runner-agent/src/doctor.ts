@@ -19,6 +19,8 @@ export interface DoctorContext {
   ortGpuProviders: string[];
   /** The actions runner's version, when known (RUNNER_VERSION or `config.sh --version`). */
   runnerVersion?: string | null;
+  /** onnxruntime-node's folder as this kiln resolves it (see ortPackageDir), for the fix command. */
+  ortPackageDir?: string | null;
 }
 
 /**
@@ -83,7 +85,9 @@ export function diagnose(probe: HostProbe, context: DoctorContext): Finding[] {
       status: 'missing',
       problem:
         'onnxruntime-node has no GPU execution providers (the npm package installs CPU only by default)',
-      fix: 'reinstall with ONNXRUNTIME_NODE_INSTALL_CUDA=v12 npm ci (adds the CUDA and TensorRT EPs on linux x64)',
+      // The script itself, not `npm ci`/`npm install`: npm may skip or deny dependency install
+      // scripts (kiln's own package.json denies this one; docs/install.md says why).
+      fix: `ONNXRUNTIME_NODE_INSTALL=cuda12 node "${path.join(context.ortPackageDir ?? '<onnxruntime-node>', 'script', 'install.js')}" (downloads the CUDA 12 and TensorRT EPs for linux x64 from NuGet)`,
     });
   } else if (!gpuUsable) {
     findings.push({
@@ -184,10 +188,20 @@ export function detectOrtGpuProviders(bindingDir: string | null = ortBindingDir(
     .sort();
 }
 
-function ortBindingDir(): string | null {
+/** The onnxruntime-node package folder this kiln loads, or null when it does not resolve. */
+export function ortPackageDir(): string | null {
   try {
-    const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
-    const napi = path.join(path.dirname(pkg), 'bin');
+    return path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  } catch {
+    return null;
+  }
+}
+
+function ortBindingDir(): string | null {
+  const dir = ortPackageDir();
+  if (!dir) return null;
+  try {
+    const napi = path.join(dir, 'bin');
     const version = readdirSync(napi).find((d) => d.startsWith('napi-v'));
     return version ? path.join(napi, version, process.platform, process.arch) : null;
   } catch {

@@ -1,6 +1,7 @@
-import { parseArgs } from 'node:util';
 import { firstLine, InputError, KilnError } from '../../src/core/errors.js';
 import { readRelease } from '../../src/store/release.js';
+import { parseAgentArgs } from './agent-args.js';
+import { rollbackOptions } from './agent-specs.js';
 import type { AgentCommand } from './cli.js';
 import { hostHardware, realEngineHost } from './deploy-checks.js';
 import { defaultEventsDir, defaultServingRoot, writeDeployEvents } from './deploy-events.js';
@@ -21,18 +22,7 @@ export function createRollbackCommand(
   return {
     usage: 'rollback MODEL [--root DIR] [--events DIR] [--json]   serve the previous version again',
     run: async (argv, io) => {
-      let parsed;
-      try {
-        parsed = parseArgs({
-          args: argv,
-          strict: true,
-          allowPositionals: true,
-          options: { root: { type: 'string' }, events: { type: 'string' }, json: { type: 'boolean' } },
-        });
-      } catch (error) {
-        throw new InputError(`rollback: ${firstLine(error)}`, { cause: error });
-      }
-      const { values, positionals } = parsed;
+      const { values, positionals } = parseAgentArgs('rollback', argv, rollbackOptions, true);
       if (positionals.length !== 1) throw new InputError('kiln-agent rollback: give exactly one MODEL');
       const root = values.root ?? defaultServingRoot(io.env);
       const paths = modelPaths(root, positionals[0]!);

@@ -1,6 +1,7 @@
 import { execa } from 'execa';
-import { parseArgs } from 'node:util';
 import { InputError } from '../../src/core/errors.js';
+import { parseAgentArgs } from './agent-args.js';
+import { runOptions } from './agent-specs.js';
 import type { AgentCommand } from './cli.js';
 import { acquireGpuLease } from './gpu-lease.js';
 import { benchWithIsolation } from './bench-isolation.js';
@@ -18,21 +19,8 @@ export const runCommand: AgentCommand = {
     const split = argv.indexOf('--');
     if (split < 0 || split === argv.length - 1)
       throw new InputError('kiln-agent run: give the command after --');
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv.slice(0, split),
-        strict: true,
-        options: {
-          gpu: { type: 'string' },
-          'lease-dir': { type: 'string', default: io.env.KILN_AGENT_LEASES || '/var/lib/kiln-agent/leases' },
-          retries: { type: 'string', default: '2' },
-          'wait-minutes': { type: 'string', default: '60' },
-        },
-      }));
-    } catch (error) {
-      throw new InputError(`run: ${(error as Error).message.split('\n')[0]}`, { cause: error });
-    }
+    const { values } = parseAgentArgs('run', argv.slice(0, split), runOptions);
+    const leaseDir = values['lease-dir'] ?? (io.env.KILN_AGENT_LEASES || '/var/lib/kiln-agent/leases');
     if (!values.gpu) throw new InputError('kiln-agent run: --gpu UUID is required (see kiln-agent probe)');
     const retries = Number(values.retries);
     const waitMinutes = Number(values['wait-minutes']);
@@ -41,7 +29,7 @@ export const runCommand: AgentCommand = {
     if (!(waitMinutes > 0))
       throw new InputError(`--wait-minutes ${values['wait-minutes']}: expected minutes > 0`);
     const [file, ...args] = argv.slice(split + 1);
-    const lease = await acquireGpuLease(values['lease-dir'], values.gpu, `kiln-agent run ${file}`, {
+    const lease = await acquireGpuLease(leaseDir, values.gpu, `kiln-agent run ${file}`, {
       timeoutMs: waitMinutes * 60_000,
     });
     try {

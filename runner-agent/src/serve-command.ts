@@ -1,6 +1,7 @@
-import { parseArgs } from 'node:util';
 import { InputError } from '../../src/core/errors.js';
 import { KILN_VERSION } from '../../src/core/version.js';
+import { parseAgentArgs } from './agent-args.js';
+import { serveOptions } from './agent-specs.js';
 import type { AgentCommand } from './cli.js';
 import { defaultEventsDir, watchDeployEvents } from './deploy-events.js';
 import { AgentMetrics } from './metrics.js';
@@ -15,22 +16,15 @@ import { watchResults } from './results-watcher.js';
 export const serveCommand: AgentCommand = {
   usage: 'serve [--host H] [--port N] [--results DIR] [--events DIR] [--device NAME]   /healthz + /metrics',
   run: async (argv, io) => {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        options: {
-          host: { type: 'string', default: io.env.KILN_AGENT_HOST || '127.0.0.1' },
-          port: { type: 'string', default: io.env.KILN_AGENT_PORT || '9464' },
-          results: { type: 'string', default: io.env.KILN_AGENT_RESULTS || '/var/lib/kiln-agent/results' },
-          device: { type: 'string', default: io.env.KILN_AGENT_DEVICE || 'cpu' },
-          events: { type: 'string', default: defaultEventsDir(io.env) },
-        },
-      }));
-    } catch (error) {
-      throw new InputError(`serve: ${(error as Error).message.split('\n')[0]}`, { cause: error });
-    }
+    const { values: flags } = parseAgentArgs('serve', argv, serveOptions);
+    const env = io.env;
+    const values = {
+      host: flags.host ?? (env.KILN_AGENT_HOST || '127.0.0.1'),
+      port: flags.port ?? (env.KILN_AGENT_PORT || '9464'),
+      results: flags.results ?? (env.KILN_AGENT_RESULTS || '/var/lib/kiln-agent/results'),
+      device: flags.device ?? (env.KILN_AGENT_DEVICE || 'cpu'),
+      events: flags.events ?? defaultEventsDir(env),
+    };
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new InputError(`--port ${values.port}: expected a TCP port from 0 to 65535`);

@@ -7,6 +7,7 @@
  * by `retryRequests` in ./github-request.ts.
  */
 import { getOctokit } from '@actions/github';
+import { httpTimeoutsFromEnv, timedFetch, type HttpTimeouts } from '../core/timed-fetch.js';
 
 import { retryRequests } from './github-request.js';
 import { DEFAULT_RETRY_POLICY } from './retry.js';
@@ -75,6 +76,8 @@ export interface GitHubApiOptions {
   retry?: RetryPolicy;
   /** How to wait between attempts (tests inject a fake). */
   sleep?: (ms: number) => Promise<void>;
+  /** Read timeout and deadline per request (default: KILN_HTTP_* from the environment). */
+  timeouts?: HttpTimeouts;
 }
 
 /** GitHub rejects check-run output fields longer than this. */
@@ -90,7 +93,14 @@ function truncate(text: string, max: number): string {
 
 export function createGitHubApi(token: string, options: GitHubApiOptions = {}): GitHubApi {
   if (!token) throw new Error('GitHub API: a token is required (input github-token)');
-  const octokit = getOctokit(token, options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {});
+  const timeouts = options.timeouts ?? httpTimeoutsFromEnv();
+  // A stalled API must not hang the job: every request (each page too) under the read timeout and deadline.
+  const fetch = (url: string, init: RequestInit) =>
+    timedFetch(new URL(url), init, { timeouts, peer: 'GitHub API' });
+  const octokit = getOctokit(token, {
+    ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
+    request: { fetch },
+  });
   retryRequests(octokit, token, options.retry ?? DEFAULT_RETRY_POLICY, options.sleep ?? realSleep);
 
   return {

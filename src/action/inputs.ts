@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { redactor } from '../core/redact.js';
 import { InputError } from '../core/errors.js';
 import { KILN_VERSION } from '../core/version.js';
 import { kilnCommand } from './kiln-command.js';
@@ -100,8 +101,10 @@ export function readInputs(read: (name: string) => string = (name) => core.getIn
       `input 'plan': found '${shown}', expected the plan job's matrix output (JSON {"include": [...]})`,
     );
   }
-  if (inputs.githubToken) core.setSecret(inputs.githubToken);
-  if (inputs.registryPassword) core.setSecret(inputs.registryPassword);
+  // The runner masks these in every log line; kiln's own printers mask them too (core/redact).
+  redactor.add(inputs.githubToken);
+  if (inputs.registryPassword) redactor.addCredentials(inputs.registryUsername, inputs.registryPassword);
+  for (const secret of redactor.values()) core.setSecret(secret);
   return inputs;
 }
 

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import os from 'node:os';
 import { firstLine } from '../core/errors.js';
+import { redact } from '../core/redact.js';
 import { coreIO, type ActionIO } from './action-io.js';
 import { buildCommand } from './commands/build.js';
 import { planCommand } from './commands/plan.js';
@@ -94,7 +95,7 @@ export async function run(overrides: ActionOverrides = {}): Promise<void> {
         break;
     }
   } catch (error) {
-    core.debug(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    core.setFailed(firstLine(error));
+    core.debug(redact(error instanceof Error ? (error.stack ?? error.message) : String(error)));
+    core.setFailed(redact(firstLine(error)));
   }
 }

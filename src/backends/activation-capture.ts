@@ -5,6 +5,7 @@
  * same way, so memory stays at one sample's activations however many samples there are.
  */
 import ort from 'onnxruntime-node';
+import { ortLogSeverity } from './ort-log.js';
 import onnxProto from 'onnx-proto';
 import { firstLine, InputError } from '../core/errors.js';
 import type { HostTensor } from '../core/tensor.js';
@@ -13,7 +14,6 @@ import { HistogramCollector } from './calibration.js';
 const { onnx } = onnxProto;
 
 /** ORT's own warning level: quiet, as everywhere in this backend. */
-const QUIET = 3;
 
 /**
  * A copy of the model whose graph outputs also include `tensorNames`. The added outputs carry only
@@ -54,7 +54,7 @@ export async function* captureActivations(
       graphOptimizationLevel: 'disabled',
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
-      logSeverityLevel: QUIET,
+      logSeverityLevel: ortLogSeverity(),
     });
   } catch (error) {
     throw new InputError(`cannot expose activations for calibration: ${firstLine(error)}`, { cause: error });

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import { ortLogSeverity } from './ort-log.js';
 import { firstLine, InputError } from '../core/errors.js';
 import { loadOnnxModel } from './onnx-model.js';
 import { pinInputShapes } from './pin-input-shapes.js';
@@ -20,7 +21,7 @@ export async function basicOptimized(model: Uint8Array, where: string): Promise<
         graphOptimizationLevel: 'basic',
         optimizedModelFilePath: basicPath,
         intraOpNumThreads: 1,
-        logSeverityLevel: 3,
+        logSeverityLevel: ortLogSeverity(),
       });
       await session.release();
     } catch (error) {

@@ -31,6 +31,11 @@ const RELEVANT_FLAGS: Record<string, readonly string[]> = {
   arm64: ['asimd', 'asimddp', 'asimdhp', 'fphp', 'i8mm', 'bf16', 'sve', 'sve2'],
 };
 
+/** The ISA features that decide engine portability on `arch` (empty for an unknown arch). */
+export function relevantIsaFlags(arch: string): readonly string[] {
+  return RELEVANT_FLAGS[arch] ?? [];
+}
+
 /** Linux names some x86 features after their code names (SSE3 was "Prescott New Instructions"). */
 const LINUX_ALIASES: Record<string, string> = { pni: 'sse3' };
 

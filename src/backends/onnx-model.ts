@@ -2,10 +2,15 @@
  * Reading ONNX model files and their input/output signatures. Checking profile shapes against them is in
  * `profile-shape-check.ts`; pinning dynamic input dims, in `pin-input-shapes.ts`.
  */
-import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { readConfined } from '../core/confined-file.js';
 import { firstLine, InputError } from '../core/errors.js';
+import { checkExternalData } from './external-data-check.js';
+
+/** protobuf cannot encode a message over 2 GiB, so no larger file can be a model. */
+const MAX_MODEL_BYTES = 2 * 1024 ** 3;
 
 const { onnx } = onnxProto;
 
@@ -52,20 +57,18 @@ const DTYPES = (
 ).split(' ');
 
 /**
- * Reads and decodes an ONNX model. protobufjs happily decodes many byte strings that are not
- * models, so the result is also checked for the parts every real model has.
- * @throws InputError when the file is missing, unreadable or not a plausible ONNX model.
+ * Reads and decodes an ONNX model: a regular file inside `root` (default: its own folder; the config's
+ * folder for models a config names), read through the confined-file checks. protobufjs happily
+ * decodes many byte strings that are not models, so the result is also checked for the parts every
+ * real model has, and every external-data location must stay inside the model's folder.
+ * @throws InputError when the file is missing, unreadable, outside `root` or not a plausible model.
  */
-export async function loadOnnxModel(path: string): Promise<LoadedModel> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`${path}: model file not found`, { cause: error });
-    if (code === 'EISDIR') throw new InputError(`${path}: not a valid ONNX model (is a directory)`);
-    throw new InputError(`${path}: cannot read model file (${code ?? String(error)})`, { cause: error });
-  }
+export async function loadOnnxModel(path: string, root = dirname(path)): Promise<LoadedModel> {
+  const bytes: Uint8Array = await readConfined(root, path, {
+    what: 'model file',
+    maxBytes: MAX_MODEL_BYTES,
+    limitName: "protobuf's 2 GiB message limit",
+  });
   let model: Onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -81,6 +84,7 @@ export async function loadOnnxModel(path: string): Promise<LoadedModel> {
       cause: new Error(`decoded ${bytes.length} bytes but ${problem}`),
     });
   }
+  await checkExternalData(model, path);
   return { model, bytes };
 }
 

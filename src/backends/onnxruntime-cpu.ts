@@ -1,5 +1,6 @@
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import { ortLogSeverity } from './ort-log.js';
 import { firstLine, InputError } from '../core/errors.js';
 import type { Precision } from '../core/results.js';
 import type { Backend, CompiledEngine, CompileRequest, EngineSession, SessionOptions } from './backend.js';
@@ -17,8 +18,11 @@ import type { QdqOptions } from './qdq-quantizer.js';
 import { chooseFp32Nodes, DEFAULT_MIXED_PRECISION } from './quant-sensitivity.js';
 import type { MixedPrecisionPolicy } from './quant-sensitivity.js';
 
-/** ORT's own warning level: its NCHWc notice is expected here and recorded as an engine note instead. */
-const QUIET = 3;
+/**
+ * ORT's level while compiling, even with --verbose: its NCHWc notice is expected there and recorded as
+ * an engine note instead.
+ */
+const COMPILE_SEVERITY = 3;
 
 /**
  * The embedded default backend: ONNX Runtime's CPU provider through onnxruntime-node. An engine is
@@ -64,7 +68,7 @@ export class OnnxRuntimeCpuBackend implements Backend {
         graphOptimizationLevel: 'all',
         optimizedModelFilePath: path.join(request.outDir, fileName),
         intraOpNumThreads: 1,
-        logSeverityLevel: QUIET,
+        logSeverityLevel: COMPILE_SEVERITY,
       });
     } catch (error) {
       throw new InputError(
@@ -163,7 +167,7 @@ function sessionOptions(options: SessionOptions): ort.InferenceSession.SessionOp
     intraOpNumThreads: options.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    logSeverityLevel: QUIET,
+    logSeverityLevel: ortLogSeverity(),
   };
 }
 

@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import { ortLogSeverity } from './ort-log.js';
 import { wrapOrtSession } from './ort-session.js';
 import onnxProto from 'onnx-proto';
 import { firstLine, InputError } from '../core/errors.js';
@@ -219,7 +220,7 @@ export class OnnxRuntimeGpuBackend implements Backend {
         executionProviders: this.providers(path.dirname(file)),
         intraOpNumThreads: options.threads,
         graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
+        logSeverityLevel: ortLogSeverity(),
       });
     } catch (error) {
       throw new InputError(

@@ -6,6 +6,7 @@
  * per-layer analysis of AIMET and NNCF, on the real int8 kernels ORT will run.
  */
 import ort from 'onnxruntime-node';
+import { ortLogSeverity } from './ort-log.js';
 import type { HostTensor } from '../core/tensor.js';
 import type { CalibrationResult } from './calibration.js';
 import { quantizeQdq } from './qdq-quantizer.js';
@@ -43,7 +44,7 @@ async function outputsOf(model: Uint8Array, samples: Samples): Promise<Float32Ar
   const session = await ort.InferenceSession.create(model, {
     graphOptimizationLevel: 'all',
     intraOpNumThreads: 1,
-    logSeverityLevel: 3,
+    logSeverityLevel: ortLogSeverity(),
   });
   try {
     const all: Float32Array[][] = [];

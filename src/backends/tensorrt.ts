@@ -1,5 +1,5 @@
 /**
- * TensorRT through `trtexec` (design.md "Parts"; issue 5 "GPU backends"). Every GPU step is a
+ * TensorRT through `trtexec` (docs/agent.md "GPU backends"). Every GPU step is a
  * trtexec process: build (`--saveEngine --skipInference`), golden (`--loadInputs/--exportOutput`)
  * and benchmark (`--exportTimes`). The GPU fingerprint is injected: backends may import only core,
  * so the host probe (runner-agent) is handed in as a function, and so is the process runner.

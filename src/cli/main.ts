@@ -1,41 +1,46 @@
+import { Command } from 'commander';
 import { firstLine, KilnError } from '../core/errors.js';
+import { redact, redactor } from '../core/redact.js';
 import { KILN_VERSION } from '../core/version.js';
-import { buildCommand, buildUsage } from './commands/build.js';
-import { planCommand, planUsage } from './commands/plan.js';
-import { reportCommand, reportUsage } from './commands/report.js';
-import { benchCommand, benchUsage } from './commands/bench.js';
-import { keysCommand, keysUsage } from './commands/keys.js';
-import { routeCommand, routeUsage } from './commands/route.js';
-import { profilesCommand, profilesUsage } from './commands/profiles.js';
-import { skewCommand, skewUsage } from './commands/skew.js';
-import { driftCommand, driftUsage } from './commands/drift.js';
-import { verifyCommand, verifyUsage } from './commands/verify.js';
-import { publishCommand, publishUsage } from './commands/publish.js';
-import { tritonCommand, tritonUsage } from './commands/triton.js';
+import {
+  commandFromSpec,
+  configure,
+  Displayed,
+  UsageError,
+  valuesOf,
+  type ProgramOutput,
+} from './program.js';
+import { COMMANDS } from './specs/index.js';
 
-const commands: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
-  build: { run: buildCommand, usage: buildUsage },
-  plan: { run: planCommand, usage: planUsage },
-  report: { run: reportCommand, usage: reportUsage },
-  bench: { run: benchCommand, usage: benchUsage },
-  keys: { run: keysCommand, usage: keysUsage },
-  route: { run: routeCommand, usage: routeUsage },
-  profiles: { run: profilesCommand, usage: profilesUsage },
-  skew: { run: skewCommand, usage: skewUsage },
-  drift: { run: driftCommand, usage: driftUsage },
-  publish: { run: publishCommand, usage: publishUsage },
-  verify: { run: verifyCommand, usage: verifyUsage },
-  triton: { run: tritonCommand, usage: tritonUsage },
-};
-
-const help = `kiln ${KILN_VERSION}: compile ONNX models into verified, cached, per-hardware engines
-
-${Object.values(commands)
-  .map((c) => `  ${c.usage}`)
-  .join('\n')}
-
+const EPILOGUE = `
 Exit codes: 0 built and passed, 1 a gate failed, 2 invalid input or unusable environment.
-Add --verbose for the cause behind an error.`;
+Add --verbose for the cause behind an error; 'kiln help <command>' for its flags and examples.
+`;
+
+/** The `kiln` program: every command's flags and help, none of their implementations. */
+export function kilnProgram(out: ProgramOutput, exited: (exitCode: number) => void): Command {
+  const program = configure(new Command('kiln'), 'kiln', out)
+    .description(`kiln ${KILN_VERSION}: compile ONNX models into verified, cached, per-hardware engines`)
+    .version(KILN_VERSION, '--version', 'print the version and exit')
+    // Everything after the command name is the command's, `--` included.
+    .enablePositionalOptions()
+    .helpCommand('help [command]', 'show help for a command')
+    // The list shows each command's own usage line (`verify <ARTIFACT>`), not its raw operands.
+    .configureHelp({ subcommandTerm: (command) => `${command.name()} ${command.usage()}` })
+    .addHelpText('after', EPILOGUE);
+  for (const spec of COMMANDS) {
+    const command = commandFromSpec(spec, `kiln ${spec.name}`, KILN_VERSION, out);
+    command.action(async (operands: unknown) => {
+      // ORT's own warnings with --verbose; loaded only then, since it loads onnxruntime-node.
+      if (command.opts().verbose) (await import('../backends/ort-log.js')).setOrtVerbose(true);
+      const values = valuesOf(command, spec.options) as Parameters<typeof spec.run>[0]['values'];
+      const positionals = spec.operands && Array.isArray(operands) ? (operands as string[]) : [];
+      exited(await spec.run({ values, positionals }));
+    });
+    program.addCommand(command);
+  }
+  return program;
+}
 
 /**
  * Runs the CLI and returns its exit code. Errors become one line on stderr (the cause chain follows
@@ -45,27 +50,35 @@ export async function main(
   argv: string[],
   stderr: (text: string) => void = (t) => process.stderr.write(t),
 ): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
-    process.stdout.write(`${help}\n`);
-    return name ? 0 : 2;
-  }
-  if (name === '--version') {
-    process.stdout.write(`${KILN_VERSION}\n`);
-    return 0;
-  }
-  const command = commands[name];
-  if (!command) {
-    stderr(`kiln: unknown command '${name}' (commands: ${Object.keys(commands).join(', ')})\n`);
+  const out: ProgramOutput = { stdout: (t) => process.stdout.write(t), stderr };
+  let exitCode = 0;
+  const program = kilnProgram(out, (code) => (exitCode = code));
+  if (argv.length === 0) {
+    program.outputHelp();
     return 2;
   }
+  // `kiln help build` is `kiln build --help`; `kiln help biuld` is `kiln biuld`, for its did-you-mean line.
+  const [first, topic] = argv;
+  const args =
+    first === 'help' && topic !== undefined && argv.length === 2
+      ? COMMANDS.some((c) => c.name === topic)
+        ? [topic, '--help']
+        : [topic]
+      : argv;
+  redactor.addFromEnv(process.env);
   try {
-    return await command.run(rest);
+    await program.parseAsync(args, { from: 'user' });
+    return exitCode;
   } catch (error) {
-    const verbose = rest.includes('--verbose') || rest.includes('-v');
+    if (error instanceof Displayed) return error.exitCode;
+    if (error instanceof UsageError) {
+      stderr(redact(`${error.message}\n`));
+      return 2;
+    }
+    const verbose = argv.includes('--verbose') || argv.includes('-v');
     const known = error instanceof KilnError;
-    stderr(`kiln: ${known ? '' : 'internal error: '}${firstLine(error)}\n`);
-    if (verbose || !known) stderr(`${describeCauses(error)}\n`);
+    stderr(redact(`kiln: ${known ? '' : 'internal error: '}${firstLine(error)}\n`));
+    if (verbose || !known) stderr(`${redact(describeCauses(error))}\n`);
     return known ? error.exitCode : 2;
   }
 }

@@ -10,7 +10,7 @@ export type ProfileShapes =
   | { min: Record<string, number[]>; opt: Record<string, number[]>; max: Record<string, number[]> };
 
 /**
- * Everything an engine depends on (design.md "Artifact key"). Anything not in here cannot change
+ * Everything an engine depends on (docs/architecture.md "Artifact key"). Anything not in here cannot change
  * the key: profile names, model names, file paths and mtimes are labels, not inputs.
  */
 export interface KeyInputs {

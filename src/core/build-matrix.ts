@@ -1,7 +1,7 @@
 import type { RawConfig } from './config-schema.js';
 import { InputError } from './errors.js';
 
-/** One build job: one model on one target (design.md: one build job per target per model). */
+/** One build job: one model on one target (docs/action.md: one build job per target per model). */
 export interface MatrixEntry {
   target: string;
   /** Always an array, so a workflow can pass it to `runs-on:` unchanged. */

@@ -6,9 +6,10 @@
  * or, for a one-input model, any `<dir>/*.npy`, one file per sample. File names follow
  * {@link npyFileName}.
  */
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { listDataFolder } from './data-folder.js';
 import { InputError } from './errors.js';
+import { DEFAULT_LIMITS, LIMIT_ENV } from './limits.js';
 import type { ModelInputSpec } from './manifest-load.js';
 import { npyFileName, readNpy } from './npy.js';
 import { formatShape, sameShape, type HostTensor } from './tensor.js';
@@ -19,29 +20,55 @@ export interface LoadedSample {
   files: Record<string, string>;
 }
 
-/** Reads `.npy` samples of `inputNames` from `dir` (layouts in the module comment), sorted by name. */
-export async function readNpySamples(dir: string, inputNames: readonly string[]): Promise<LoadedSample[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
-    throw new InputError(`${dir}: cannot read sample folder (${(error as NodeJS.ErrnoException).code})`, {
-      cause: error,
+/** How much one sample file and the whole set may hold; the set's name says which limit to change. */
+export interface SampleBounds {
+  maxTensorBytes: number;
+  maxTotalBytes: number;
+  /** The setting behind `maxTotalBytes`, e.g. `limits.maxCalibrationBytes`. */
+  totalName: string;
+}
+
+const DEFAULT_BOUNDS: SampleBounds = {
+  maxTensorBytes: DEFAULT_LIMITS.maxTensorBytes,
+  maxTotalBytes: DEFAULT_LIMITS.maxCalibrationBytes,
+  totalName: `limits.maxCalibrationBytes or ${LIMIT_ENV.maxCalibrationBytes}`,
+};
+
+/**
+ * Reads `.npy` samples of `inputNames` from `dir` (layouts in the module comment), sorted by name.
+ * Every file must be a plain file inside `dir` (no symlinks, FIFOs or devices: data-folder.ts), and
+ * each file is checked against what is left of `bounds.maxTotalBytes` before it is read.
+ */
+export async function readNpySamples(
+  dir: string,
+  inputNames: readonly string[],
+  bounds: SampleBounds = DEFAULT_BOUNDS,
+): Promise<LoadedSample[]> {
+  let left = bounds.maxTotalBytes;
+  const read = async (file: string): Promise<HostTensor> => {
+    const tensorBound = bounds.maxTensorBytes < left;
+    const t = await readNpy(file, {
+      root: dir,
+      symlinks: 'none',
+      maxBytes: Math.min(bounds.maxTensorBytes, left),
+      limitName: tensorBound ? 'limits.maxTensorBytes' : `${bounds.totalName}, for all files together`,
     });
-  });
-  const names = (dirs: boolean) =>
-    entries
-      .filter((e) => (dirs ? e.isDirectory() : e.isFile() && e.name.endsWith('.npy')))
-      .map((e) => e.name)
-      .sort();
-  const [subdirs, files] = [names(true), names(false)];
+    left -= t.data.byteLength;
+    return t;
+  };
+  const listing = await listDataFolder(dir, 'sample folder');
+  const subdirs = listing.dirs;
+  const files = listing.files.filter((f) => f.endsWith('.npy'));
   const wanted = inputNames.map(npyFileName);
   const folders = subdirs.length > 0 ? subdirs.map((d) => path.join(dir, d)) : [];
   if (folders.length === 0 && wanted.every((f) => files.includes(f))) folders.push(dir);
   if (folders.length === 0 && files.length > 0 && inputNames.length === 1) {
-    return Promise.all(
-      files.map(async (f) => ({
-        inputs: { [inputNames[0]!]: await readNpy(path.join(dir, f)) },
-        files: { [inputNames[0]!]: path.join(dir, f) },
-      })),
-    );
+    const samples: LoadedSample[] = [];
+    for (const f of files) {
+      const file = path.join(dir, f);
+      samples.push({ inputs: { [inputNames[0]!]: await read(file) }, files: { [inputNames[0]!]: file } });
+    }
+    return samples;
   }
   if (folders.length === 0) {
     const missing =
@@ -53,7 +80,7 @@ export async function readNpySamples(dir: string, inputNames: readonly string[])
     const sample: LoadedSample = { inputs: {}, files: {} };
     for (const [i, name] of inputNames.entries()) {
       const file = path.join(folder, wanted[i]!);
-      sample.inputs[name] = await readNpy(file);
+      sample.inputs[name] = await read(file);
       sample.files[name] = file;
     }
     samples.push(sample);
@@ -70,10 +97,12 @@ export async function loadCalibrationSamples(
   dir: string,
   inputs: readonly ModelInputSpec[],
   shapes: Readonly<Record<string, readonly number[]>>,
+  bounds: SampleBounds = DEFAULT_BOUNDS,
 ): Promise<{ samples: Array<Record<string, HostTensor>>; files: string[] }> {
   const loaded = await readNpySamples(
     dir,
     inputs.map((i) => i.name),
+    bounds,
   );
   const samples: Array<Record<string, HostTensor>> = [];
   for (const sample of loaded) {

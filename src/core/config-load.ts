@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { allowedKeysAt, describeExpectation, describeValue, formatKeyPath } from './config-issues.js';
+import { readConfined } from './confined-file.js';
 import { configSchema, type RawConfig } from './config-schema.js';
 import { InputError } from './errors.js';
+import { yamlData } from './yaml-data.js';
 import { resolveInside } from './repo-paths.js';
 
 /** A validated config whose file paths are absolute and known to stay inside the config's folder. */
@@ -15,21 +16,21 @@ export interface KilnConfig extends RawConfig {
   storeDir: string;
 }
 
+/** Bound on a config or manifest file: YAML this large is an attack or a mistake, never a config. */
+export const MAX_TEXT_BYTES = 16 * 1024 ** 2;
+
 /**
  * Reads and validates `kiln.yaml`. Any problem becomes one InputError line:
  * `<file>:<line>: <key path>: found <value>, <expectation>`.
  */
 export async function loadConfig(configPath: string): Promise<KilnConfig> {
   const absolute = path.resolve(configPath);
-  let text: string;
-  try {
-    text = await readFile(absolute, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : String(code);
-    throw new InputError(`${configPath}: cannot read config (${why})`, { cause: error });
-  }
-  return parseConfig(text, configPath, path.dirname(absolute));
+  // A pull request can make kiln.yaml a symlink to a secret or a FIFO: read it like any config-named file.
+  const bytes = await readConfined(path.dirname(absolute), configPath, {
+    what: 'config',
+    maxBytes: MAX_TEXT_BYTES,
+  });
+  return parseConfig(bytes.toString('utf8'), configPath, path.dirname(absolute));
 }
 
 /** Validates config text; `displayPath` names the file in messages. */
@@ -46,7 +47,7 @@ export function parseConfig(text: string, displayPath: string, configDir: string
       },
     );
   }
-  const data: unknown = doc.toJS();
+  const data = yamlData(doc, displayPath);
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     const issue = pickIssue(parsed.error.issues[0]!);

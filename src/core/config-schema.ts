@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The `kiln.yaml` schema (design.md "Config"). Objects are strict so that a misspelt key is an error,
+ * The `kiln.yaml` schema (docs/architecture.md "Config"). Objects are strict so that a misspelt key is an error,
  * never a silently ignored setting.
  */
 
@@ -91,6 +91,13 @@ const gates = z.strictObject({
     .default({ metric: 'p99', maxRegressionPct: 10, confidence: 0.95 }),
 });
 
+/** Memory bounds in bytes; a PR's config can only lower the runner's (core/limits.ts). */
+const limits = z.strictObject({
+  maxTensorBytes: positiveInt.optional(),
+  maxGoldenBytes: positiveInt.optional(),
+  maxCalibrationBytes: positiveInt.optional(),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(1),
   store: z.string().min(1).default('.kiln/store'),
@@ -111,6 +118,7 @@ export const configSchema = z.strictObject({
     stabilityPct: 5,
     threads: 1,
   }),
+  limits: limits.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -3,6 +3,8 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from './canonical-json.js';
+import { openConfined, type ConfinedOptions } from './confined-file.js';
+import { walkDataFolder } from './data-folder.js';
 import { InputError } from './errors.js';
 import { compareText } from './ordering.js';
 
@@ -11,34 +13,54 @@ export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Streaming sha256 of a file: models run to gigabytes, so never read them whole for a hash. */
-export async function sha256File(file: string): Promise<string> {
+/**
+ * Streaming sha256 of a file: models run to gigabytes, so never read them whole for a hash. With
+ * `confine`, the file is opened through {@link openConfined} (files a config names or that sit in
+ * its data folders), so it must be a regular file inside `confine.root`.
+ */
+export async function sha256File(
+  file: string,
+  confine?: { root: string } & Pick<ConfinedOptions, 'what' | 'symlinks'>,
+): Promise<string> {
   const hash = createHash('sha256');
+  const opened = confine
+    ? await openConfined(confine.root, file, { ...confine, maxBytes: Number.MAX_SAFE_INTEGER })
+    : undefined;
   try {
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }))
-      hash.update(chunk as Buffer);
+    const stream = opened
+      ? opened.handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false })
+      : createReadStream(file, { highWaterMark: 1 << 20 });
+    for await (const chunk of stream) hash.update(chunk as Buffer);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new InputError(`${file}: cannot read (${code === 'ENOENT' ? 'file not found' : String(code)})`, {
       cause: error,
     });
+  } finally {
+    await opened?.handle.close();
   }
   return hash.digest('hex');
 }
 
 /**
- * sha256 of a folder's content: every regular file's relative path (POSIX separators) and content
- * hash, sorted. Names, bytes and structure count; mtimes, owners and listing order do not.
+ * sha256 of a data folder's content: every regular file's relative path (POSIX separators) and
+ * content hash, sorted. Names, bytes and structure count; mtimes, owners and listing order do not.
+ * A symlink, FIFO or device anywhere below is refused (data-folder.ts), as the loaders refuse it.
  */
-export async function sha256Tree(dir: string): Promise<string> {
+export async function sha256Tree(dir: string, what = 'data folder'): Promise<string> {
   const info = await stat(dir).catch((error: unknown) => {
     throw new InputError(`${dir}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {
       cause: error,
     });
   });
-  if (info.isFile()) return sha256(canonicalJson({ file: await sha256File(dir) }));
+  if (info.isFile()) {
+    const file = await sha256File(dir, { root: path.dirname(dir), what });
+    return sha256(canonicalJson({ file }));
+  }
   const files: Array<[string, string]> = [];
-  for (const rel of await listFiles(dir)) files.push([rel, await sha256File(path.join(dir, rel))]);
+  for (const rel of await walkDataFolder(dir, what)) {
+    files.push([rel, await sha256File(path.join(dir, rel), { root: dir, what, symlinks: 'none' })]);
+  }
   files.sort(([a], [b]) => compareText(a, b));
   return sha256(canonicalJson({ tree: files }));
 }

@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { allowedKeysAt, describeExpectation, describeValue, formatKeyPath } from './config-issues.js';
+import { readConfined } from './confined-file.js';
 import { InputError } from './errors.js';
+import { yamlData } from './yaml-data.js';
 import { sha256 } from './hashing.js';
 import { manifestChannels, manifestSchema, type Layout, type RawManifest } from './manifest-schema.js';
 
@@ -27,14 +29,17 @@ export interface Manifest extends RawManifest {
   where: (keyPath: PropertyKey[]) => string;
 }
 
-/** Reads and validates a manifest file; any problem is one InputError line naming file, line and key. */
-export async function loadManifest(file: string): Promise<Manifest> {
-  const text = await readFile(file, 'utf8').catch((error: unknown) => {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : String(code);
-    throw new InputError(`${file}: cannot read manifest (${why})`, { cause: error });
-  });
-  return parseManifest(text, file);
+/** Bound on a manifest file: a few KiB in practice. */
+const MAX_MANIFEST_BYTES = 16 * 1024 ** 2;
+
+/**
+ * Reads and validates a manifest file, a regular file inside `root` (default: its own folder; the
+ * config's folder for a manifest a config names). Any problem is one InputError line naming file,
+ * line and key.
+ */
+export async function loadManifest(file: string, root = path.dirname(file)): Promise<Manifest> {
+  const bytes = await readConfined(root, file, { what: 'manifest', maxBytes: MAX_MANIFEST_BYTES });
+  return parseManifest(bytes.toString('utf8'), file);
 }
 
 /** Validates manifest text; `file` names it in messages: `<file>:<line>: <key path>: found X, expected Y`. */
@@ -52,7 +57,7 @@ export function parseManifest(text: string, file: string): Manifest {
     const line = lineOfKey(doc, lines, keyPath);
     return `${file}${line ? `:${line}` : ''}: ${formatKeyPath(keyPath)}`;
   };
-  const data: unknown = doc.toJS();
+  const data = yamlData(doc, file);
   const parsed = manifestSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TENSOR_DTYPES, type TensorDtype } from './tensor.js';
 
 /**
- * The preprocessing manifest schema (design.md "Preprocessing manifest"): per model input, what the
+ * The preprocessing manifest schema (docs/architecture.md "Preprocessing manifest"): per model input, what the
  * model saw in training. Objects are strict, like kiln.yaml's, because a misspelt key (`colourOrder`)
  * silently ignored is exactly the kind of skew the manifest exists to catch.
  */

@@ -3,9 +3,12 @@
  * reference outputs. Written byte-for-byte as `numpy.save` writes them, so files round-trip through
  * Python unchanged, and read strictly: a golden file that is silently misread defeats the gate.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { readConfined, type ConfinedOptions } from './confined-file.js';
 import { InputError } from './errors.js';
+import { DEFAULT_LIMITS } from './limits.js';
 import { DTYPE_BY_CODE, DESCR_BY_DTYPE, latin1, MAGIC, parsePyLiteral, pyRepr } from './npy-header.js';
 import type { PyValue } from './npy-header.js';
 import { allocateData, bytesPerElement, formatShape, TENSOR_DTYPES } from './tensor.js';
@@ -27,9 +30,9 @@ export function parseNpy(bytes: Uint8Array, source: string): HostTensor {
     throw new InputError(`${source}: ${message}`, cause === undefined ? {} : { cause });
   };
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
-    const found = [...bytes.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    // Never quote the bytes: the file may be any secret a symlink or a bad path reached.
     const zip = bytes[0] === 0x50 && bytes[1] === 0x4b ? ' (a zip archive: .npz is not supported)' : '';
-    bad(`not a .npy file: starts with [${found}], expected the \\x93NUMPY magic${zip}`);
+    bad(`not a .npy file (bad magic: expected the \\x93NUMPY header)${zip}`);
   }
   const [major, minor] = [bytes[6] as number, bytes[7] as number];
   if (![1, 2, 3].includes(major) || minor !== 0) {
@@ -137,14 +140,24 @@ export function encodeNpy(t: HostTensor): Uint8Array {
   return out;
 }
 
-/** Reads and parses a `.npy` file; an unreadable file is an InputError naming the path. */
-export async function readNpy(path: string): Promise<HostTensor> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new InputError(`${path}: cannot read .npy file: ${(error as Error).message}`, { cause: error });
-  }
+export interface ReadNpyOptions extends Partial<
+  Pick<ConfinedOptions, 'maxBytes' | 'limitName' | 'symlinks'>
+> {
+  /** The folder the file must stay inside (default: its own folder). */
+  root?: string;
+}
+
+/**
+ * Reads and parses a `.npy` file through {@link readConfined}: a regular file inside `root`, at most
+ * `maxBytes` long (checked before the body is read). Any problem is an InputError naming the path.
+ */
+export async function readNpy(path: string, options: ReadNpyOptions = {}): Promise<HostTensor> {
+  const bytes = await readConfined(options.root ?? dirname(path), path, {
+    what: '.npy file',
+    maxBytes: options.maxBytes ?? DEFAULT_LIMITS.maxTensorBytes,
+    ...(options.limitName ? { limitName: options.limitName } : {}),
+    ...(options.symlinks ? { symlinks: options.symlinks } : {}),
+  });
   return parseNpy(bytes, path);
 }
 
@@ -159,10 +172,27 @@ export async function writeNpy(path: string, t: HostTensor): Promise<void> {
   }
 }
 
+/** Longest escaped name kept whole; file systems allow 255 bytes and `in-`/`out-` prefixes come on top. */
+const MAX_ESCAPED = 160;
+
 /**
- * File name of a named tensor's `.npy` (golden inputs and outputs, calibration and serving samples):
- * tensor names may hold `/` or `:`, which no file name should.
+ * File name of a named tensor's `.npy` (golden inputs and outputs, calibration and serving samples).
+ * Injective, so two outputs never share a file: letters, digits, `_`, `-` and a non-leading `.` stay,
+ * every other UTF-8 byte becomes `%XX` (so `a/b` is `a%2Fb.npy`, `a:b` is `a%3Ab.npy`, `a_b` stays).
+ * A name whose escape exceeds 160 characters keeps an escaped prefix plus `~` and a sha256 of the
+ * full name (`~` is always escaped otherwise, so the two forms cannot meet).
  */
 export function npyFileName(tensorName: string): string {
-  return `${tensorName.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`;
+  let escaped = '';
+  for (const byte of new TextEncoder().encode(tensorName)) {
+    const c = String.fromCharCode(byte);
+    const plain = /[A-Za-z0-9_-]/.test(c) || (c === '.' && escaped !== '');
+    escaped += plain ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (escaped.length > MAX_ESCAPED) {
+    const digest = createHash('sha256').update(tensorName, 'utf8').digest('hex').slice(0, 32);
+    escaped = `${escaped.slice(0, MAX_ESCAPED - 40).replace(/%[0-9A-F]?$/, '')}~${digest}`;
+  }
+  // '%' alone is no escape, so the empty name cannot meet another; '.npy' would be a hidden file.
+  return `${escaped === '' ? '%' : escaped}.npy`;
 }

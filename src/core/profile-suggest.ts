@@ -78,6 +78,12 @@ interface Segment {
   rank: number;
 }
 
+/**
+ * Most distinct shapes one suggestion takes: the exact program is O(n²k), so 2,000 shapes at 64
+ * engines is seconds and 100,000 would be hours. Real serving logs bucket far below this.
+ */
+export const MAX_DISTINCT_SHAPES = 2000;
+
 interface Point {
   dims: number[];
   count: number;
@@ -92,6 +98,11 @@ export function suggestProfiles(
   if (!Number.isInteger(k) || k < 1) throw new InputError(`engines: found ${k}, expected a whole number ≥ 1`);
   if (histogram.length === 0) throw new InputError('no observed shapes: the histogram is empty');
   const { segments, points } = normalize(histogram, options.input);
+  if (points.length > MAX_DISTINCT_SHAPES) {
+    throw new InputError(
+      `${points.length} distinct shapes, expected at most ${MAX_DISTINCT_SHAPES} (round the logged shapes to coarser steps first, e.g. sequence lengths to multiples of 8)`,
+    );
+  }
   const volume = (dims: readonly number[]) =>
     segments.reduce((sum, s) => sum + elementCount(dims.slice(s.start, s.start + s.rank)), 0);
   const width = points[0]!.dims.length;

@@ -1,7 +1,7 @@
 import { InputError } from './errors.js';
 
 /**
- * Shape routing (design.md "The `kiln` CLI", `kiln route`): which profile's engine serves a request
+ * Shape routing (docs/failure-modes.md "Shape profiles", `kiln route`): which profile's engine serves a request
  * of given input shapes. Pure: it reads profiles as the config states them and never opens a model,
  * so serving code can call it per request.
  */

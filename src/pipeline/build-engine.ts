@@ -236,7 +236,8 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
  */
 async function lookupWithHostCache(job: EngineJob, ctx: BuildEngineContext) {
   const found = await ctx.store.lookup(job.model.name, job.key);
-  if (found.status !== 'miss' || !ctx.hostCache) return found;
+  // Restoring from the host cache writes into the store: a read-only store goes on to stage's refusal.
+  if (found.status !== 'miss' || !ctx.hostCache || ctx.store.readOnly) return found;
   const dir = ctx.store.artifactDir(job.model.name, job.key);
   await mkdir(path.dirname(dir), { recursive: true });
   const cached = await ctx.hostCache.get(job.key, dir);

@@ -4,7 +4,7 @@ import type { BuildResults, EngineResult } from '../core/results.js';
 import { KILN_VERSION } from '../core/version.js';
 import type { Backend } from '../backends/backend.js';
 import type { HostCache } from '../store/host-cache.js';
-import { LocalStore } from '../store/local-store.js';
+import { LocalStore, type StoreFs } from '../store/local-store.js';
 import type { Provenance } from '../store/provenance.js';
 import { buildEngine } from './build-engine.js';
 import type { Clock } from './clock.js';
@@ -19,6 +19,8 @@ export interface BuildTargetOptions {
   models: string[];
   /** Store folder override (runner-wide caches); else the config's. */
   storeDir?: string;
+  /** The store's writes (tests stand in for a read-only filesystem with it). */
+  storeFs?: StoreFs;
   progress: Progress;
   clock?: Clock;
   hostCache?: HostCache;
@@ -40,16 +42,18 @@ export async function buildTarget(options: BuildTargetOptions): Promise<TargetBu
     options.models.length === 0
       ? config.models
       : config.models.filter((m) => options.models.includes(m.name));
-  const store = new LocalStore(options.storeDir ?? config.storeDir);
+  const store = new LocalStore(options.storeDir ?? config.storeDir, options.storeFs);
   const { jobs, skipped } = await planEngineJobs(config, models, backend);
-  await store.ensureWritable();
-  const lock = await store.lock(`kiln build --target ${target.name}`);
+  // A read-only store is served without its lock (artifacts appear by rename, and every hit is
+  // re-hashed): only what it would have to write is refused, by the store itself.
+  const mode = await store.open();
+  const lock = mode === 'writable' ? await store.lock(`kiln build --target ${target.name}`) : undefined;
   const engines: EngineResult[] = [];
   try {
-    await store.sweepStaging();
+    if (lock) await store.sweepStaging();
     const hardware = await backend.hardwareFingerprint();
     progress.info(
-      `target ${target.name}: ${backend.name} ${await backend.version()} on ${describeHardware(hardware)}; store ${store.dir}`,
+      `target ${target.name}: ${backend.name} ${await backend.version()} on ${describeHardware(hardware)}; store ${store.dir}${mode === 'read-only' ? ' (read-only: cache hits only)' : ''}`,
     );
     for (const s of skipped) progress.warn(`${s.model}/${s.profile}/${s.precision} skipped: ${s.reason}`);
     for (const [i, job] of jobs.entries()) {
@@ -86,7 +90,7 @@ export async function buildTarget(options: BuildTargetOptions): Promise<TargetBu
       skipped,
     };
   } finally {
-    await lock.release();
+    await lock?.release();
   }
 }
 

@@ -2,9 +2,10 @@ import type { KilnConfig } from '../core/config-load.js';
 import type { ModelConfig } from '../core/config-schema.js';
 import { artifactKey, keyDocument, type KeyInputs } from '../core/artifact-key.js';
 import { sha256File, sha256Tree } from '../core/hashing.js';
+import { assertTensorFits, effectiveLimits, runnerLimits, type Limits } from '../core/limits.js';
 import type { Precision } from '../core/results.js';
 import type { Backend, EngineProfile } from '../backends/backend.js';
-import { describeModel, loadOnnxModel, type ModelDescription } from '../backends/onnx-model.js';
+import { describeModel, loadOnnxModel, type IoSpec, type ModelDescription } from '../backends/onnx-model.js';
 import { checkProfileShapes } from '../backends/profile-shape-check.js';
 import { goldenShapes } from '../backends/profile-dims.js';
 import { goldenInputs, type GoldenInputs } from './golden-inputs.js';
@@ -49,23 +50,32 @@ export async function planEngineJobs(
 ): Promise<{ jobs: EngineJob[]; skipped: SkippedEngine[] }> {
   const [backendVersion, hardware] = await Promise.all([backend.version(), backend.hardwareFingerprint()]);
   const supported = backend.supportedPrecisions();
+  const limits = effectiveLimits(runnerLimits(process.env), config.limits);
   const jobs: EngineJob[] = [];
   const skipped: SkippedEngine[] = [];
   for (const model of models) {
     const index = config.models.indexOf(model);
-    const { model: proto } = await loadOnnxModel(model.path);
+    const { model: proto } = await loadOnnxModel(model.path, config.configDir);
     const description = describeModel(proto);
     model.profiles.forEach((profile, p) => {
       const where = `${config.configPath}: models[${index}].profiles[${p}]`;
-      if ('shapes' in profile) checkProfileShapes(description.inputs, profile.shapes, `${where}.shapes`);
-      else
-        for (const bound of ['min', 'opt', 'max'] as const)
-          checkProfileShapes(description.inputs, profile[bound], `${where}.${bound}`);
+      const bounds: Array<[string, Record<string, number[]>]> =
+        'shapes' in profile
+          ? [['shapes', profile.shapes]]
+          : [
+              ['min', profile.min],
+              ['opt', profile.opt],
+              ['max', profile.max],
+            ];
+      for (const [key, shapes] of bounds) {
+        checkProfileShapes(description.inputs, shapes, `${where}.${key}`);
+        assertProfileFits(description.inputs, shapes, `${where}.${key}`, limits);
+      }
     });
-    const manifest = await modelManifest(model, description);
+    const manifest = await modelManifest(model, description, config.configDir);
     const [modelSha256, calibrationSha256] = await Promise.all([
-      sha256File(model.path),
-      model.calibration ? sha256Tree(model.calibration.data) : null,
+      sha256File(model.path, { root: config.configDir, what: 'model file' }),
+      model.calibration ? sha256Tree(model.calibration.data, 'calibration data') : null,
     ]);
     const manifestSha256 = manifest?.sha256 ?? null;
     for (const profile of model.profiles) {
@@ -76,6 +86,7 @@ export async function planEngineJobs(
         inputs: description.inputs,
         samples: model.golden.samples,
         seed: model.golden.seed,
+        limits,
         ...(manifest ? { ranges: manifestRanges(manifest) } : {}),
       });
       checkGoldenAgainstManifest(manifest, golden, `${model.golden.inputs}/${profile.name}`);
@@ -118,6 +129,7 @@ export async function planEngineJobs(
                   profile,
                   manifest,
                   calibrationSha256,
+                  limits,
                 ),
               }
             : {}),
@@ -126,4 +138,24 @@ export async function planEngineJobs(
     }
   }
   return { jobs, skipped };
+}
+
+/**
+ * Refuses a profile shape whose input tensor alone would exceed `limits.maxTensorBytes` (a 1e9 batch,
+ * or a model whose own fixed dim is 1e9), before any input is drawn or any session is opened.
+ */
+function assertProfileFits(
+  inputs: readonly IoSpec[],
+  shapes: Readonly<Record<string, number[]>>,
+  where: string,
+  limits: Limits,
+): void {
+  for (const input of inputs) {
+    const shape = shapes[input.name];
+    if (shape === undefined) continue;
+    const at = /^[A-Za-z_][A-Za-z0-9_]*$/.test(input.name)
+      ? `${where}.${input.name}`
+      : `${where}[${JSON.stringify(input.name)}]`;
+    assertTensorFits(at, input.dtype, shape, limits.maxTensorBytes, 'limits.maxTensorBytes');
+  }
 }

@@ -1,6 +1,7 @@
-import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { listDataFolder } from '../core/data-folder.js';
 import { InputError } from '../core/errors.js';
+import { assertTensorFits, DEFAULT_LIMITS, tensorBytes, type Limits } from '../core/limits.js';
 import { npyFileName, readNpy } from '../core/npy.js';
 import { SeededRandom, synthesizeTensor } from '../core/seeded-random.js';
 import { formatShape, isTensorDtype, sameShape, type HostTensor, type TensorDtype } from '../core/tensor.js';
@@ -22,6 +23,8 @@ export interface GoldenInputRequest {
   seed: number;
   /** Value ranges per input (from the preprocessing manifest); defaults per dtype otherwise. */
   ranges?: Record<string, ValueRange>;
+  /** Memory bounds (default {@link DEFAULT_LIMITS}); checked before anything is allocated. */
+  limits?: Pick<Limits, 'maxTensorBytes' | 'maxGoldenBytes'>;
 }
 
 export interface GoldenInputs {
@@ -32,6 +35,7 @@ export interface GoldenInputs {
 /** Loads golden inputs from `.npy` files, or draws seeded synthetic ones when no folder is set. */
 export async function goldenInputs(request: GoldenInputRequest): Promise<GoldenInputs> {
   if (request.dir) return { source: 'npy', samples: await loadNpySamples(request.dir, request) };
+  assertSyntheticFits(request);
   const samples = Array.from({ length: request.samples }, (_, i) => {
     const rng = new SeededRandom(request.seed * 1_000_003 + i);
     const shapes = request.shapes[i % request.shapes.length]!;
@@ -48,6 +52,26 @@ export async function goldenInputs(request: GoldenInputRequest): Promise<GoldenI
     );
   });
   return { source: 'synthetic', samples };
+}
+
+/** Refuses, before drawing any, synthetic inputs that would exceed the tensor or golden-set bound. */
+function assertSyntheticFits(request: GoldenInputRequest): void {
+  const limits = request.limits ?? DEFAULT_LIMITS;
+  let total = 0n;
+  for (let i = 0; i < request.samples; i++) {
+    const shapes = request.shapes[i % request.shapes.length]!;
+    for (const input of request.inputs) {
+      const shape = shapes[input.name]!;
+      const where = `golden input '${input.name}' (profile '${request.profileName}')`;
+      assertTensorFits(where, input.dtype, shape, limits.maxTensorBytes, 'limits.maxTensorBytes');
+      total += tensorBytes(input.dtype, shape) ?? 0n;
+    }
+  }
+  if (total > BigInt(limits.maxGoldenBytes)) {
+    throw new InputError(
+      `golden inputs of profile '${request.profileName}': ${request.samples} synthetic samples are ${total} bytes, over the ${limits.maxGoldenBytes}-byte limit (limits.maxGoldenBytes)`,
+    );
+  }
 }
 
 /** Sensible defaults: normalized floats; small non-negative ints, safe as token ids or indices. */
@@ -72,30 +96,32 @@ async function loadNpySamples(
   request: GoldenInputRequest,
 ): Promise<Array<Record<string, HostTensor>>> {
   const profileDir = path.join(dir, request.profileName);
-  const entries = await readdir(profileDir, { withFileTypes: true }).catch((error: unknown) => {
-    throw new InputError(`${profileDir}: golden inputs for profile '${request.profileName}' not found`, {
-      cause: error,
-    });
-  });
-  const sampleDirs = entries
-    .filter((e) => e.isDirectory())
-    .map((e) => path.join(profileDir, e.name))
-    .sort();
-  const folders = sampleDirs.length > 0 ? sampleDirs : [profileDir];
+  const what = `golden inputs for profile '${request.profileName}'`;
+  const { dirs } = await listDataFolder(profileDir, what);
+  const folders = dirs.length > 0 ? dirs.map((d) => path.join(profileDir, d)) : [profileDir];
+  const limits = request.limits ?? DEFAULT_LIMITS;
+  let left = limits.maxGoldenBytes;
   const samples: Array<Record<string, HostTensor>> = [];
   for (const folder of folders) {
     const sample: Record<string, HostTensor> = {};
+    const { files } = await listDataFolder(folder, what);
     for (const input of request.inputs) {
-      const file = path.join(folder, npyFileName(input.name));
-      if (
-        !(await stat(file).then(
-          (s) => s.isFile(),
-          () => false,
-        ))
-      ) {
+      const name = npyFileName(input.name);
+      const file = path.join(folder, name);
+      if (!files.includes(name)) {
         throw new InputError(`${file}: golden input for model input '${input.name}' not found`);
       }
-      sample[input.name] = checkTensor(await readNpy(file), input, request.shapes, file);
+      const tensor = await readNpy(file, {
+        root: dir,
+        symlinks: 'none',
+        maxBytes: Math.min(limits.maxTensorBytes, left),
+        limitName:
+          limits.maxTensorBytes < left
+            ? 'limits.maxTensorBytes'
+            : 'limits.maxGoldenBytes, for all files together',
+      });
+      left -= tensor.data.byteLength;
+      sample[input.name] = checkTensor(tensor, input, request.shapes, file);
     }
     samples.push(sample);
   }

@@ -5,6 +5,7 @@ import { checkManifestAgainstModel, loadManifest, type Manifest } from '../core/
 import { tensorStats, type TensorStats } from '../core/tensor-stats.js';
 import { checkSkew } from '../core/skew-check.js';
 import { InputError } from '../core/errors.js';
+import { DEFAULT_LIMITS, LIMIT_ENV, type Limits } from '../core/limits.js';
 import type { HostTensor } from '../core/tensor.js';
 import type { EngineProfile } from '../backends/backend.js';
 import type { ModelDescription } from '../backends/onnx-model.js';
@@ -25,9 +26,10 @@ export interface JobCalibration {
 export async function modelManifest(
   model: ModelConfig,
   description: ModelDescription,
+  configDir?: string,
 ): Promise<Manifest | undefined> {
   if (!model.manifest) return undefined;
-  const manifest = await loadManifest(model.manifest);
+  const manifest = await loadManifest(model.manifest, configDir);
   checkManifestAgainstModel(manifest, description);
   return manifest;
 }
@@ -51,12 +53,18 @@ export async function prepareCalibration(
   profile: EngineProfile,
   manifest: Manifest | undefined,
   dataSha256: string,
+  limits: Limits = DEFAULT_LIMITS,
 ): Promise<JobCalibration> {
   const calibration = model.calibration!;
   const { samples } = await loadCalibrationSamples(
     calibration.data,
     description.inputs,
     benchShapes(profile),
+    {
+      maxTensorBytes: limits.maxTensorBytes,
+      maxTotalBytes: limits.maxCalibrationBytes,
+      totalName: `limits.maxCalibrationBytes or ${LIMIT_ENV.maxCalibrationBytes}`,
+    },
   );
   const report = checkCalibrationData(samples, manifest, description.inputs);
   assertCalibrationData(report, calibration.data);

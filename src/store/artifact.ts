@@ -5,6 +5,7 @@ import { sha256File } from '../core/hashing.js';
 import type { GoldenResult, LatencyStats, Precision } from '../core/results.js';
 import type { TensorStats } from '../core/tensor-stats.js';
 import type { Provenance } from './provenance.js';
+import { artifactPaths, checkRecordPaths, regularFileInside } from './record-paths.js';
 
 /** Where the golden sample tensors of an artifact live, relative to its folder. */
 export interface GoldenSampleFiles {
@@ -81,7 +82,34 @@ export async function readArtifactRecord(dir: string): Promise<ArtifactRecord> {
       `${file}: schema: found ${JSON.stringify(record?.schema)}, expected "kiln.artifact/v1"`,
     );
   }
+  await checkArtifactFiles(dir, record, file);
   return record;
+}
+
+/**
+ * Every path artifact.json names (engine, golden samples) must be a plain relative name whose file,
+ * where present, is a regular file inside `dir`: a record is never a way to read outside its folder.
+ * One InputError line naming `recordFile`, the key path and the value otherwise.
+ */
+export async function checkArtifactFiles(
+  dir: string,
+  record: ArtifactRecord,
+  recordFile: string,
+): Promise<void> {
+  checkRecordPaths(artifactPaths, record, recordFile);
+  await regularFileInside(dir, record.engine.file, recordFile, 'engine.file');
+  for (const [i, sample] of (record.golden?.samplesFiles ?? []).entries()) {
+    for (const side of ['inputs', 'outputs'] as const) {
+      for (const [name, rel] of Object.entries(sample[side])) {
+        await regularFileInside(
+          dir,
+          rel,
+          recordFile,
+          `golden.samplesFiles[${i}].${side}[${JSON.stringify(name)}]`,
+        );
+      }
+    }
+  }
 }
 
 /**

@@ -117,6 +117,7 @@ export class OciClient {
       try {
         while (reader && size <= maxBytes) {
           const next = await reader.read().catch((error: unknown) => {
+            if (error instanceof KilnError) throw error; // a timeout, already one line naming the registry
             throw new TransientFailure(what, `failed while reading: ${(error as Error).message}`);
           });
           if (next.done) break;

@@ -1,4 +1,6 @@
 import { InputError, KilnError } from '../core/errors.js';
+import { redactor, redactText } from '../core/redact.js';
+import { httpTimeoutsFromEnv, timedFetch, type HttpTimeouts } from '../core/timed-fetch.js';
 import { basicAuthorization, parseChallenges, tokenFromBody, tokenRequest } from './oci-auth.js';
 import type { AuthChallenge, OciAuth } from './oci-auth.js';
 import {
@@ -23,6 +25,8 @@ export interface OciHttpOptions {
   attempts?: number;
   /** Wait before the second attempt; doubles after each (default 500 ms). */
   baseDelayMs?: number;
+  /** Read timeout and deadline per request (default: from the environment, see core/timed-fetch). */
+  timeouts?: HttpTimeouts;
 }
 
 export interface OciRequest {
@@ -48,6 +52,7 @@ export class OciHttp {
   private readonly sleep: Sleep;
   private readonly attempts: number;
   private readonly baseDelayMs: number;
+  private readonly timeouts: HttpTimeouts;
   /** Bearer tokens by repository: a token is scoped to the repository it was granted for. */
   private readonly tokens = new Map<string, string>();
   private useBasic = false;
@@ -59,9 +64,12 @@ export class OciHttp {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.attempts = Math.max(1, options.attempts ?? 4);
     this.baseDelayMs = options.baseDelayMs ?? 500;
+    this.timeouts = options.timeouts ?? httpTimeoutsFromEnv();
     if (this.auth) {
       this.remember(this.auth.password);
       this.remember(basicAuthorization(this.auth).slice('Basic '.length));
+      // The printers mask it too, whatever message or cause chain it ends up in.
+      redactor.addCredentials(this.auth.username, this.auth.password);
     }
   }
 
@@ -72,9 +80,7 @@ export class OciHttp {
 
   /** Replaces every credential and token we hold with `***`. */
   scrub(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) out = out.split(secret).join('***');
-    return out;
+    return redactText(text, this.secrets);
   }
 
   /**
@@ -138,6 +144,7 @@ export class OciHttp {
     const reader = response.body?.getReader();
     while (reader && size <= maxBytes) {
       const next = await reader.read().catch((error: unknown) => {
+        if (error instanceof KilnError) throw error; // a timeout: the registry stalls, retrying would too
         throw new TransientFailure(what, `failed while reading: ${networkDetail(error)}`);
       });
       if (next.done) break;
@@ -214,6 +221,7 @@ export class OciHttp {
       );
     }
     this.remember(token);
+    redactor.add(token);
     this.tokens.set(repository, token);
     return token;
   }
@@ -227,8 +235,13 @@ export class OciHttp {
     const headers: Record<string, string> = { ...request.headers };
     if (authorization) headers.authorization = authorization;
     try {
-      return await fetch(url, { method: request.method, headers, body: request.body, redirect: 'follow' });
+      return await timedFetch(
+        url,
+        { method: request.method, headers, body: request.body, redirect: 'follow' },
+        { timeouts: this.timeouts, peer: 'registry', during: what },
+      );
     } catch (error) {
+      if (error instanceof KilnError) throw error; // a timeout: one line already, not retried
       throw new TransientFailure(what, `failed: ${networkDetail(error)}`);
     }
   }

@@ -9,7 +9,7 @@ import { extractLayer } from './oci-layer.js';
 import { parseReleaseManifest } from './oci-manifest.js';
 import type { Descriptor } from './oci-manifest.js';
 import { isDigest, repositoryFor, shortDigest } from './oci-reference.js';
-import { readRelease, validateVersion } from './release.js';
+import { checkReleasePaths, readRelease, validateVersion } from './release.js';
 import type { ReleaseEngine, ReleaseRecord } from './release.js';
 
 /** A release pulled into a local release root. */
@@ -122,6 +122,7 @@ function parseRecord(bytes: Uint8Array, model: string, where: string): ReleaseRe
     throw new InputError(`${where}: holds model '${String(record.model)}', not '${model}'`);
   }
   validateVersion(String(record.version), `${where}: release.json`);
+  checkReleasePaths(record, `${where}: release.json`);
   return record;
 }
 

@@ -36,7 +36,8 @@ export function parseOciTarget(text: string, options: { plainHttp?: boolean } = 
   const slash = trimmed.indexOf('/');
   const registry = slash === -1 ? trimmed : trimmed.slice(0, slash);
   const namespace = slash === -1 ? '' : trimmed.slice(slash + 1);
-  if (registry.includes('@')) {
+  // Anywhere, not only before the first '/': a password may hold '/' (and no valid target holds '@').
+  if (trimmed.includes('@')) {
     throw new InputError(
       `OCI target '${maskCredentials(trimmed)}': credentials do not belong in the target, pass them as auth`,
     );
@@ -101,9 +102,16 @@ function validPort(port: string | undefined): boolean {
   return /^\d{1,5}$/.test(port) && Number(port) > 0 && Number(port) < 65536;
 }
 
-/** `user:secret@host/x` → `user:***@host/x`, so a mistyped target never prints a password. */
-function maskCredentials(text: string): string {
-  return text.replace(/^([^/]*?\/\/)?([^/@:]*):[^/@]*@/, (_m, scheme: string | undefined, user: string) => {
-    return `${scheme ?? ''}${user}:***@`;
-  });
+/**
+ * `user:secret@host/x` → `user:***@host/x`, so a mistyped target never prints a password. The
+ * userinfo ends at the LAST `@` (a password may hold `@`, `:` or `/`; a registry or namespace cannot).
+ */
+export function maskCredentials(text: string): string {
+  const at = text.lastIndexOf('@');
+  if (at === -1) return text;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? '';
+  const userinfo = text.slice(scheme.length, at);
+  const colon = userinfo.indexOf(':');
+  const user = colon === -1 ? '' : userinfo.slice(0, colon);
+  return `${scheme}${colon === -1 ? '' : `${user}:`}***${text.slice(at)}`;
 }

@@ -4,6 +4,7 @@ import { InputError } from '../core/errors.js';
 import { sha256File } from '../core/hashing.js';
 import type { Precision } from '../core/results.js';
 import type { Provenance } from './provenance.js';
+import { checkRecordPaths, regularFileInside, releasePaths } from './record-paths.js';
 
 /** One file of a released artifact folder, relative to that folder. */
 export interface ReleaseFile {
@@ -82,9 +83,17 @@ export async function readRelease(dir: string): Promise<ReleaseRecord> {
   if (record.schema !== 'kiln.release/v1' || !Array.isArray(record.engines)) {
     throw new InputError(`${file}: schema: found '${String(record.schema)}', expected 'kiln.release/v1'`);
   }
-  for (const engine of record.engines) {
-    for (const entry of engine.files) {
-      const full = path.join(dir, engine.dir, entry.path);
+  checkReleasePaths(record, file);
+  for (const [i, engine] of record.engines.entries()) {
+    for (const [j, entry] of engine.files.entries()) {
+      const rel = `${engine.dir}/${entry.path}`;
+      const where = `engines[${i}].files[${j}].path`;
+      const full = path.join(dir, rel);
+      if ((await regularFileInside(dir, rel, file, where)) === undefined) {
+        throw new InputError(
+          `${full}: file not found, but release.json lists it (engines[${i}].files[${j}]): the release is incomplete or was tampered with`,
+        );
+      }
       const actual = await sha256File(full).catch(() => 'missing');
       if (actual !== entry.sha256) {
         throw new InputError(
@@ -94,4 +103,20 @@ export async function readRelease(dir: string): Promise<ReleaseRecord> {
     }
   }
   return record;
+}
+
+/**
+ * Every path in release.json is a plain relative name, and each engine file is one of the files
+ * whose hash the release lists (so loading it means loading verified bytes). One InputError line
+ * naming `recordFile`, the key path and the value otherwise.
+ */
+export function checkReleasePaths(record: ReleaseRecord, recordFile: string): void {
+  checkRecordPaths(releasePaths, record, recordFile);
+  for (const [i, engine] of record.engines.entries()) {
+    if (!engine.files.some((f) => f.path === engine.engine.file)) {
+      throw new InputError(
+        `${recordFile}: engines[${i}].engine.file: found ${JSON.stringify(engine.engine.file)}, expected one of the files listed in engines[${i}].files`,
+      );
+    }
+  }
 }

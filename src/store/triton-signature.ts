@@ -67,7 +67,8 @@ function fits(dims: readonly number[], shape: readonly number[]): boolean {
 
 async function readSample(dir: string, files: Record<string, string>): Promise<Map<string, HostTensor>> {
   const tensors = new Map<string, HostTensor>();
-  for (const [name, file] of Object.entries(files)) tensors.set(name, await readNpy(path.join(dir, file)));
+  for (const [name, file] of Object.entries(files))
+    tensors.set(name, await readNpy(path.join(dir, file), { root: dir }));
   return tensors;
 }
 

@@ -594,6 +594,19 @@ describe('report', () => {
     expect(io.infos).toContain(`kiln report: created ${io.outputs['comment-url']}`);
   });
 
+  it('a results file whose engine is {} fails the job in one line naming the file and key, posting nothing', async () => {
+    await placePassing(['cpu']);
+    const build = buildResults('a10g', [{ model: 'det' }]);
+    await placeResults(artifacts(), 'kiln-results-a10g-det', {
+      build: { ...build, engines: [{} as (typeof build.engines)[number]] },
+    });
+    const failures = await runAction(inputs(planMatrix(both)), deps());
+    expect(failures).toEqual([
+      `::error::${path.join(tmp, 'runner-temp', 'kiln-report', 'kiln-results-a10g-det', 'build.json')}: engines[0].model: found nothing (key missing), expected string (+10 more)`,
+    ]);
+    expect(reports()).toHaveLength(0);
+  });
+
   it('a second report updates the same comment (no duplicate)', async () => {
     await placePassing(['cpu', 'a10g']);
     await runAction(inputs(planMatrix(both)), deps());

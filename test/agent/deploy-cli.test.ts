@@ -3,6 +3,7 @@ import { cp, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { foreignIsa } from '../helpers/foreign-host.js';
 import { execaRunner } from '../../src/backends/host/command-runner.js';
 import { KilnError } from '../../src/core/errors.js';
 import { readNpy, writeNpy } from '../../src/core/npy.js';
@@ -188,9 +189,10 @@ describe('kiln-agent deploy with real ONNX Runtime engines', () => {
   });
 
   it('an engine built for other hardware is refused with exit 2, naming both sides', async () => {
-    // This host, as a CPU without AVX2 and the rest would look: the engine was optimized for more.
+    // This host, as another CPU would look (derived from this one's flags, so it differs anywhere).
+    const other = foreignIsa();
     const command = createDeployCommand({
-      hostFingerprint: async () => ({ kind: 'cpu', arch: 'x64', isa: ['sse3'] }),
+      hostFingerprint: async () => ({ kind: 'cpu', arch: process.arch, isa: other.isa }),
     });
     const out: string[] = [];
     const io = {
@@ -208,8 +210,10 @@ describe('kiln-agent deploy with real ONNX Runtime engines', () => {
     expect(error).toBeInstanceOf(KilnError);
     expect((error as KilnError).exitCode).toBe(2);
     expect((error as KilnError).message).toMatch(
-      /^deploy det@1 refused: verify: det@1 b1\/fp32: built for CPU \w+ with \d+ ISA flags .*\(onnxruntime-cpu engine [0-9a-f]{12}\); this host: CPU x64 with 1 ISA flags \(sse3\): CPU ISA: engine needs .* which this host lacks.*; still serving 3$/,
+      /^deploy det@1 refused: verify: det@1 b1\/fp32: built for CPU \w+ with \d+ ISA flags .*\(onnxruntime-cpu engine [0-9a-f]{12}\); this host: CPU x64 with \d+ ISA flags \(.*\): CPU ISA: .*; still serving 3$/,
     );
+    if (other.removed) expect((error as KilnError).message).toContain(`engine needs ${other.removed}`);
+    if (other.added) expect((error as KilnError).message).toContain(`this host adds ${other.added}`);
     expect(await current()).toBe('versions/3');
   });
 
@@ -229,7 +233,7 @@ describe('kiln-agent deploy with real ONNX Runtime engines', () => {
 
   it('rollback refuses a previous version that no longer fits this host, and keeps serving', async () => {
     const command = createRollbackCommand({
-      hostFingerprint: async () => ({ kind: 'cpu', arch: 'x64', isa: ['sse3'] }),
+      hostFingerprint: async () => ({ kind: 'cpu', arch: process.arch, isa: foreignIsa().isa }),
     });
     const io = { stdout: () => undefined, stderr: () => undefined, runner: execaRunner(), env: {} };
     await expect(command.run(['det', '--root', root], io)).rejects.toThrow(

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import {
   compareVersions,
   detectOrtGpuProviders,
@@ -14,8 +14,13 @@ import { HOSTS, probeFixtureHost, smi, trt } from './fixtures.js';
 
 const byBackend = (findings: Finding[]) => Object.fromEntries(findings.map((f) => [f.backend, f]));
 
-describe('doctor on this machine (no GPU)', () => {
+// The real probe on this machine with PATH emptied: a host with no NVIDIA tools, even on a GPU runner.
+describe('doctor on this machine without NVIDIA tools on PATH', () => {
   it('nvidia-smi missing is one finding with its fix; onnxruntime-cpu is ok', async () => {
+    vi.stubEnv('PATH', '');
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
     const findings = diagnose(await probeHost(execaRunner()), { ortGpuProviders: detectOrtGpuProviders() });
     const f = byBackend(findings);
     expect(f['onnxruntime-cpu']?.status).toBe('ok');
@@ -30,12 +35,16 @@ describe('doctor on this machine (no GPU)', () => {
 
 describe('doctor on recorded hosts', () => {
   it('H100 with trtexec: driver and TensorRT ok, ORT GPU EPs missing, tvmc missing', async () => {
-    const f = byBackend(diagnose(await HOSTS.h100(), { ortGpuProviders: [] }));
+    const ortPackageDir = '/opt/kiln/node_modules/onnxruntime-node';
+    const f = byBackend(diagnose(await HOSTS.h100(), { ortGpuProviders: [], ortPackageDir }));
     expect(f['gpu-driver']).toMatchObject({ status: 'ok', problem: 'driver 590.48.01, CUDA 13.1, 1 GPU(s)' });
     expect(f['tensorrt']?.status).toBe('ok');
+    // The install script run directly: npm may skip or deny a dependency's postinstall.
     expect(f['onnxruntime-gpu']).toMatchObject({
       status: 'missing',
-      fix: expect.stringMatching(/ONNXRUNTIME_NODE_INSTALL_CUDA/),
+      fix: expect.stringContaining(
+        `ONNXRUNTIME_NODE_INSTALL=cuda12 node "${ortPackageDir}/script/install.js"`,
+      ),
     });
     expect(f['tvm']).toMatchObject({ status: 'missing', fix: expect.stringMatching(/apache-tvm/) });
   });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeCpuIsa, type CpuIsa } from '../../src/backends/cpu-isa.js';
+import { probeCpuIsa, relevantIsaFlags, type CpuIsa } from '../../src/backends/cpu-isa.js';
+import { foreignIsa } from '../helpers/foreign-host.js';
 
 const DIR = 'test/fixtures/cpuinfo';
 const fixture = (name: string) => readFileSync(path.join(DIR, name), 'utf8');
@@ -154,5 +155,32 @@ describe('fingerprints', () => {
 
   it('with no cpuinfo at all, no features', () => {
     expect(probeCpuIsa('', 'x64').features).toEqual([]);
+  });
+});
+
+describe('foreignIsa (the test helper that fabricates another CPU)', () => {
+  const flagsOf = (text: string) =>
+    text
+      .match(/^flags\s*:(.*)$/m)![1]!
+      .trim()
+      .split(/\s+/);
+
+  it.each([
+    ['an AVX-512 host without AVX-VNNI', flagsOf(epyc)],
+    ['an AVX-VNNI host without AVX-512', ['sse3', 'avx', 'avx2', 'fma', 'avx_vnni']],
+    ['a host with every relevant flag', [...relevantIsaFlags('x64')]],
+    ['a host with none', []],
+  ])('differs from %s, and says how', (_, flags) => {
+    const host = probeCpuIsa(withFlags(epyc, flags), 'x64').features;
+    const other = foreignIsa(host, 'x64');
+    expect(other.isa).not.toEqual(host);
+    if (other.removed) expect(host).toContain(other.removed);
+    if (other.removed) expect(other.isa).not.toContain(other.removed);
+    if (other.added) expect(host).not.toContain(other.added);
+    if (other.added) expect(other.isa).toContain(other.added);
+  });
+
+  it('differs from the CPU running this test', () => {
+    expect(foreignIsa().isa).not.toEqual(probeCpuIsa().features);
   });
 });

@@ -161,7 +161,7 @@ describe('loadOnnxModel errors', () => {
   it('missing file', async () => {
     const path = join(dir, 'nope.onnx');
     const error = await inputError(() => loadOnnxModel(path));
-    expect(error.message).toBe(`${path}: model file not found`);
+    expect(error.message).toBe(`${path}: cannot read model file (file not found)`);
     expect(error.cause).toBeDefined();
   });
 
@@ -213,7 +213,7 @@ describe('loadOnnxModel errors', () => {
     const sub = join(dir, 'a-dir.onnx');
     await mkdir(sub, { recursive: true });
     expect((await inputError(() => loadOnnxModel(sub))).message).toBe(
-      `${sub}: not a valid ONNX model (is a directory)`,
+      `${sub}: cannot read model file (is a directory)`,
     );
   });
 });

@@ -1,17 +1,27 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { detectOrtGpuLibrary } from '../../src/backends/onnxruntime-gpu.js';
 import { InputError } from '../../src/core/errors.js';
 import { backendAvailability, canRunHere, createBackend } from '../../src/backends/registry.js';
 
-// This machine: no trtexec, no tvmc, onnxruntime-node without GPU providers.
-describe('backend registry on this CPU-only host', () => {
+// A host with no trtexec or tvmc on PATH (PATH is emptied, so this holds on GPU runners too).
+describe('backend registry on a host without GPU tools', () => {
+  beforeEach(() => {
+    vi.stubEnv('PATH', '');
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
   it('creates the embedded CPU backend', () => {
     expect(createBackend('onnxruntime-cpu', 'kiln.yaml: targets[0].backend').name).toBe('onnxruntime-cpu');
     expect(canRunHere('onnxruntime-cpu')).toBe(true);
   });
 
+  // onnxruntime-gpu follows the provider libraries beside the binding, not PATH: only where absent.
+  const noOrtGpu = !detectOrtGpuLibrary('cuda').available && !detectOrtGpuLibrary('tensorrt').available;
   it.each([
     ['tensorrt', 'trtexec not on PATH'],
-    ['onnxruntime-gpu', 'onnxruntime-node has no CUDA EP'],
+    ...(noOrtGpu ? [['onnxruntime-gpu', 'onnxruntime-node has no CUDA EP']] : []),
     ['tvm', 'tvmc not on PATH'],
   ])('%s: one-line InputError naming what is missing', (name, missing) => {
     expect(canRunHere(name)).toBe(false);

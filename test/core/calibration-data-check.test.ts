@@ -179,15 +179,15 @@ describe('loadCalibrationSamples', () => {
   const shapes = { x: [1, 3, SIZE, SIZE] };
 
   it('names input files like the golden inputs do (one npyFileName for both)', async () => {
-    expect(['x', 'input:0', 'a/b.c'].map(npyFileName)).toEqual(['x.npy', 'input_0.npy', 'a_b.c.npy']);
+    expect(['x', 'input:0', 'a/b.c'].map(npyFileName)).toEqual(['x.npy', 'input%3A0.npy', 'a%2Fb.c.npy']);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-calib-'));
-    await writeNpy(path.join(dir, '0', 'input_0.npy'), {
+    await writeNpy(path.join(dir, '0', 'input%3A0.npy'), {
       dtype: 'float32',
       shape: [1],
       data: new Float32Array([2]),
     });
     const [sample] = await readNpySamples(dir, ['input:0']);
-    expect(sample?.files['input:0']).toBe(path.join(dir, '0', 'input_0.npy'));
+    expect(sample?.files['input:0']).toBe(path.join(dir, '0', 'input%3A0.npy'));
   });
 
   it('reads one sample per subfolder, and splits a batch file into profile-sized samples', async () => {

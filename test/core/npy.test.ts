@@ -216,18 +216,14 @@ describe('parseNpy errors name the file and say what was expected', () => {
     [
       'bad magic',
       new TextEncoder().encode('hello world, not numpy'),
-      'x.npy: not a .npy file: starts with [68 65 6c 6c 6f 20], expected the \\x93NUMPY magic',
+      'x.npy: not a .npy file (bad magic: expected the \\x93NUMPY header)',
     ],
     [
       'npz',
       new Uint8Array([0x50, 0x4b, 3, 4, 0, 0, 0, 0, 0, 0, 0]),
-      'x.npy: not a .npy file: starts with [50 4b 03 04 00 00], expected the \\x93NUMPY magic (a zip archive: .npz is not supported)',
+      'x.npy: not a .npy file (bad magic: expected the \\x93NUMPY header) (a zip archive: .npz is not supported)',
     ],
-    [
-      'empty file',
-      new Uint8Array(0),
-      'x.npy: not a .npy file: starts with [], expected the \\x93NUMPY magic',
-    ],
+    ['empty file', new Uint8Array(0), 'x.npy: not a .npy file (bad magic: expected the \\x93NUMPY header)'],
     [
       'version',
       (() => {
@@ -349,7 +345,7 @@ describe('readNpy / writeNpy', () => {
   it('reports unreadable and unwritable paths as InputErrors naming the path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-npy-'));
     const missing = join(dir, 'missing.npy');
-    await expect(readNpy(missing)).rejects.toThrow(new RegExp(`^${missing}: cannot read .npy file: ENOENT`));
+    await expect(readNpy(missing)).rejects.toThrow(`${missing}: cannot read .npy file (file not found)`);
     await expect(readNpy(missing)).rejects.toHaveProperty('cause.code', 'ENOENT');
     const file = join(dir, 'file');
     writeFileSync(file, 'x');

@@ -19,6 +19,11 @@ export interface FaultRule {
   status?: number;
   /** Let the registry act on the request, then answer with the fault anyway (a lost answer). */
   forward?: boolean;
+  /**
+   * Echo the request's Authorization header in the error body, as some registries and proxies do
+   * (`… authorization=Basic dXNlcjpwYXNz`), to check that kiln never prints it.
+   */
+  echoAuthorization?: boolean;
 }
 
 export interface ProxyAuth {
@@ -47,9 +52,10 @@ export interface RegistryProxy {
   close(): Promise<void>;
 }
 
-interface ActiveRule extends Required<Omit<FaultRule, 'method' | 'forward'>> {
+interface ActiveRule extends Required<Omit<FaultRule, 'method' | 'forward' | 'echoAuthorization'>> {
   method?: string;
   forward?: boolean;
+  echoAuthorization?: boolean;
   seen: number;
 }
 
@@ -108,7 +114,13 @@ export async function startRegistryProxy(upstream: string, auth?: ProxyAuth): Pr
       rule.seen += 1;
       if (rule.seen >= rule.nth && rule.seen < rule.nth + rule.count) {
         if (rule.forward) forward(upstream, req, res, requests, rule.status);
-        else answer(req, res, rule.status, { errors: [{ code: 'UNAVAILABLE', message: 'injected fault' }] });
+        else {
+          const echo = rule.echoAuthorization
+            ? ` (request had authorization=${req.headers.authorization})`
+            : '';
+          const message = `injected fault${echo}`;
+          answer(req, res, rule.status, { errors: [{ code: 'UNAVAILABLE', message }] });
+        }
         return;
       }
     }

@@ -156,7 +156,7 @@ describe('kiln build refuses bad input with one line and exit 2, writing nothing
 
   it('an unknown flag or command', async () => {
     const dir = await workspace(configFor('model.onnx'), { 'model.onnx': TWO_HEAD });
-    await expectRefused(dir, /kiln build: Unknown option '--fast'/, ['build', '--fast']);
+    await expectRefused(dir, /kiln build: unknown option '--fast'/, ['build', '--fast']);
     await expectRefused(dir, /unknown command 'bild'/, ['bild']);
     await expectRefused(dir, /--target gpu: no such target/, ['build', '--target', 'gpu']);
   });

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import type { ReleaseRecord } from '../../src/store/release.js';
 import type { PublishResults } from '../../src/cli/commands/publish.js';
 import { freePort, manifestStatus, startRegistry, type TestRegistry } from '../helpers/oci-registry.js';
 import { parseTritonConfig } from '../helpers/pbtxt-parse.js';
+import { foreignIsa, nodeOnlyPath } from '../helpers/foreign-host.js';
 import { FAST_BENCH, GENERATED, runKiln, workspace } from '../helpers/kiln-cli.js';
 
 const config = `version: 1
@@ -68,11 +69,12 @@ describe('provenance and kiln verify on a real CPU engine', () => {
   });
 
   it('refuses an engine built for another CPU, naming the flags and the engine to use instead', async () => {
-    // The same artifact as if built on a host without AVX-512 but with AVX-VNNI.
+    // The same artifact as if built on a CPU that differs from this one (derived from this host's
+    // recorded ISA, so it differs on any host: with or without AVX-512, AVX-VNNI or AMX).
     const foreign = path.join(path.dirname(artifactDir), 'f'.repeat(64));
     await cp(artifactDir, foreign, { recursive: true });
-    const isa = (record.tags.hardware.isa as string[]).filter((f) => !f.startsWith('avx512'));
-    const tags = { ...record.tags, hardware: { ...record.tags.hardware, isa: [...isa, 'avx_vnni'] } };
+    const other = foreignIsa(record.tags.hardware.isa as string[], record.tags.hardware.arch as string);
+    const tags = { ...record.tags, hardware: { ...record.tags.hardware, isa: other.isa } };
     await writeFile(
       path.join(foreign, 'artifact.json'),
       JSON.stringify({ ...record, key: 'f'.repeat(64), tags }),
@@ -82,8 +84,8 @@ describe('provenance and kiln verify on a real CPU engine', () => {
     const lines = run.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('two-head/b1/fp32 (ffffffffffff) does not match this host: CPU ISA:');
-    expect(lines[0]).toContain('this host adds avx512');
-    expect(lines[0]).toContain('engine needs avx_vnni which this host lacks');
+    if (other.removed) expect(lines[0]).toContain(`this host adds ${other.removed}`);
+    if (other.added) expect(lines[0]).toContain(`engine needs ${other.added} which this host lacks`);
     expect(lines[0]).toContain(`use ${artifactDir} (built for this host) instead`);
   });
 
@@ -105,7 +107,10 @@ describe('provenance and kiln verify on a real CPU engine', () => {
         tags: { ...record.tags, backend: 'tensorrt', hardware },
       }),
     );
-    const run = await runKiln(['verify', path.join(gpu, 'artifact.json')], dir);
+    // A host without TensorRT, whether or not the machine running this test has trtexec.
+    const bin = await nodeOnlyPath();
+    const run = await runKiln(['verify', path.join(gpu, 'artifact.json')], dir, { PATH: bin });
+    await rm(bin, { recursive: true, force: true });
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain('this host cannot run tensorrt (trtexec not on PATH');
     expect(run.stderr).toContain(

@@ -149,7 +149,7 @@ describe('kiln route', () => {
         ['route', '--config', 'missing.yaml', '--shape', 'x=1'],
         'kiln: missing.yaml: cannot read config (file not found)',
       ],
-      [['route', '--bogus'], "kiln: kiln route: Unknown option '--bogus'"],
+      [['route', '--bogus'], "kiln route: unknown option '--bogus'"],
     ];
     for (const [args, first] of cases) {
       const run = await runKiln(args, dir);
@@ -224,12 +224,12 @@ describe('kiln profiles suggest', () => {
     const cases: [string[], string][] = [
       [
         ['profiles', 'suggest', '--shapes', 'bad.csv'],
-        'kiln: shape 2 (x=1x3x8): x has rank 3, but shape 1 gives it rank 4',
+        'kiln: bad.csv: shape 2 (x=1x3x8): x has rank 3, but shape 1 gives it rank 4',
       ],
       [['profiles', 'suggest', '--shapes', 'typo.csv'], 'kiln: typo.csv:2: shape "1x3x8y8": expected dims'],
       [
         ['profiles', 'suggest', '--shapes', 'none.csv'],
-        'kiln: --shapes none.csv: cannot read (file not found)',
+        'kiln: none.csv: cannot read shapes file (--shapes) (file not found)',
       ],
       [
         ['profiles', 'suggest', '--shapes', 'bad.csv', '--engines', '0'],

@@ -153,7 +153,7 @@ beforeAll(async () => {
 }, 240_000);
 
 describe('preprocessing skew on the real PP-OCR models', () => {
-  it('wrongly scaled inputs change the outputs (measured, printed for the README)', () => {
+  it('wrongly scaled inputs change the outputs (measured, printed for docs/failure-modes.md)', () => {
     const argmax = (p: Float32Array) => (p[1]! > p[0]! ? 1 : 0);
     const decisions = VARIANTS.map((v) => outputs.cls[v].map(argmax));
     const agreement = (v: number) => decisions[v]!.filter((d, i) => d === decisions[0]![i]).length / CLS.n;

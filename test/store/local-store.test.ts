@@ -176,16 +176,16 @@ describe('LocalStore stage, commit and lookup', () => {
   });
 });
 
-describe('LocalStore.ensureWritable', () => {
+describe('LocalStore.open', () => {
   it('creates the store folder', async () => {
-    await store.ensureWritable();
+    expect(await store.open()).toBe('writable');
     expect(existsSync(store.dir)).toBe(true);
     expect(await readdir(path.join(store.dir, '.tmp'))).toEqual([]);
   });
 
   it('a regular file where the store should be is one line naming the folder', async () => {
     await writeFile(store.dir, 'not a folder');
-    await expect(store.ensureWritable()).rejects.toThrow(
+    await expect(store.open()).rejects.toThrow(
       new InputError(`${store.dir}: store is not writable (a file is in the way)`),
     );
   });
@@ -193,15 +193,13 @@ describe('LocalStore.ensureWritable', () => {
   it('a regular file at the staging folder is refused too', async () => {
     await mkdir(store.dir, { recursive: true });
     await writeFile(path.join(store.dir, '.tmp'), 'in the way');
-    await expect(store.ensureWritable()).rejects.toThrow(
-      `${store.dir}: store is not writable (a file is in the way)`,
-    );
+    await expect(store.open()).rejects.toThrow(`${store.dir}: store is not writable (a file is in the way)`);
   });
 
   it('a file in place of a parent folder is refused', async () => {
     await writeFile(path.join(tmp, 'blocker'), 'x');
     const nested = new LocalStore(path.join(tmp, 'blocker', 'store'));
-    const error = await nested.ensureWritable().then(
+    const error = await nested.open().then(
       () => undefined,
       (e: unknown) => e,
     );

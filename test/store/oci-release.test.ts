@@ -405,6 +405,61 @@ describe('pull trusts nothing it has not checked', () => {
     expect(await exists(path.join(destRoot, '.tmp', 'evil.txt'))).toBe(false);
   });
 
+  it('refuses a release.json whose engine path climbs out of its folder, writing nothing', async () => {
+    const source = await release('climb', 'v1', [ENGINES[0] as FixtureEngine]);
+    const honest = source.record.engines[0];
+    if (!honest) throw new Error('no engine');
+    // The digest-checked config itself is hostile: the engine "file" is outside the version folder.
+    const escape = '../../../../etc/passwd';
+    const record = {
+      ...source.record,
+      engines: [
+        {
+          ...honest,
+          engine: { ...honest.engine, file: escape },
+          files: honest.files.map((f) => (f.path === honest.engine.file ? { ...f, path: escape } : f)),
+        },
+      ],
+    };
+    const configBytes = Buffer.from(JSON.stringify(record));
+    const pack = tar.pack();
+    pack.entry({ name: 'artifact.json' }, '{}');
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of pack) chunks.push(chunk as Buffer);
+    const layerBytes = Buffer.concat(chunks);
+    const client = new OciClient({ target: parseOciTarget(`${registry.host}/kiln`) });
+    const config = {
+      mediaType: RELEASE_MEDIA_TYPE,
+      digest: `sha256:${sha256(configBytes)}`,
+      size: configBytes.length,
+    };
+    const layer = {
+      mediaType: ENGINE_LAYER_MEDIA_TYPE,
+      digest: `sha256:${sha256(layerBytes)}`,
+      size: layerBytes.length,
+      annotations: { 'dev.kiln.key': honest.key },
+    };
+    await client.pushBlob('kiln/climb', config.digest, configBytes);
+    await client.pushBlob('kiln/climb', layer.digest, layerBytes);
+    await client.putManifest(
+      'kiln/climb',
+      'v1',
+      releaseManifest(source.record, config, [layer]),
+      OCI_MANIFEST,
+    );
+
+    const destRoot = path.join(work, 'dst-climb');
+    const error = await oneLineKilnError(
+      pullRelease({ target: `${registry.host}/kiln`, model: 'climb', ref: 'v1', destRoot }),
+    );
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain(
+      `release.json: engines[0].engine.file: found "${escape}", expected a relative path`,
+    );
+    expect(await exists(path.join(destRoot, 'climb'))).toBe(false);
+  });
+
   it('refuses a version that is not there, and a model name the registry cannot hold', async () => {
     const missing = await oneLineKilnError(
       pullRelease({ target: `${registry.host}/kiln`, model: 'ocr-det', ref: 'v404', destRoot: work }),

@@ -33,7 +33,7 @@ export interface ProbedGpu {
   migMode: 'enabled' | 'disabled' | null;
 }
 
-/** The host fingerprint `kiln-agent probe` prints (design.md "The runner agent"). */
+/** The host fingerprint `kiln-agent probe` prints (docs/agent.md "Commands"). */
 export interface HostProbe {
   gpus: ProbedGpu[];
   driver: string | null;
@@ -151,7 +151,7 @@ async function probeLibraries(runner: CommandRunner, probe: HostProbe): Promise<
     probe.tensorrt = { version: nvinfer, source: 'libnvinfer', trtexecPath: null };
 }
 
-/** What makes a TensorRT engine non-portable (design.md "Artifact key"). */
+/** What makes a TensorRT engine non-portable (docs/architecture.md "Artifact key"). */
 export interface GpuFingerprint {
   kind: 'gpu';
   computeCapability: string;

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../../core/config-load.js';
 import { InputError } from '../../core/errors.js';
@@ -9,8 +8,9 @@ import { createBackend } from '../../backends/registry.js';
 import { compareEngines } from '../../pipeline/ab-bench.js';
 import { buildTarget } from '../../pipeline/build-target.js';
 import { streamProgress } from '../../pipeline/progress.js';
-import type { ArtifactRecord } from '../../store/artifact.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import { readArtifactRecord } from '../../store/artifact.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { benchOptions } from '../specs/bench.js';
 import { openRepo } from '../git.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { pickTargets } from './targets.js';
@@ -23,16 +23,7 @@ export const benchUsage =
  * head's, then times each pair interleaved on this machine and decides regressions with a bootstrap
  * interval. Exit 1 when any engine regressed beyond the latency gate.
  */
-export async function benchCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('bench', argv, {
-    ...commonOptions,
-    base: { type: 'string' },
-    config: { type: 'string', short: 'c', default: 'kiln.yaml' },
-    target: { type: 'string', short: 't' },
-    model: { type: 'string', short: 'm', multiple: true },
-    store: { type: 'string' },
-    json: { type: 'string' },
-  });
+export async function benchCommand({ values }: CommandArgs<typeof benchOptions>): Promise<number> {
   if (!values.base) throw new InputError(`kiln bench: --base REF is required (usage: ${benchUsage})`);
   const head = await loadConfig(values.config);
   const repo = await openRepo(head.configDir);
@@ -108,10 +99,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
 /** The first stored golden sample of an artifact: the exact inputs its golden check and bench used. */
 async function storedInputs(enginePath: string): Promise<Record<string, HostTensor>> {
   const dir = path.dirname(enginePath);
-  const record = JSON.parse(await readFile(path.join(dir, 'artifact.json'), 'utf8')) as ArtifactRecord;
+  const record = await readArtifactRecord(dir);
   const files = record.golden.samplesFiles[0]?.inputs ?? {};
   const inputs: Record<string, HostTensor> = {};
-  for (const [name, rel] of Object.entries(files)) inputs[name] = await readNpy(path.join(dir, rel));
+  for (const [name, rel] of Object.entries(files))
+    inputs[name] = await readNpy(path.join(dir, rel), { root: dir });
   return inputs;
 }
 

@@ -3,31 +3,19 @@ import { InputError } from '../../core/errors.js';
 import { createBackend } from '../../backends/registry.js';
 import { buildTarget, type TargetBuild } from '../../pipeline/build-target.js';
 import { streamProgress } from '../../pipeline/progress.js';
-import { parseCommandArgs, commonOptions } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { buildOptions } from '../specs/build.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { HostCache } from '../../store/host-cache.js';
 import { pickTargets } from './targets.js';
 import { provenanceFromEnv } from '../../store/provenance.js';
 import { headCommit } from '../git.js';
 
-export const buildUsage =
-  'kiln build [--config kiln.yaml] [--target T] [--model M]... [--store DIR] [--json FILE] [--threads N] [--host-cache DIR]';
-
 /**
  * `kiln build`: every model × profile × precision for the chosen targets (default: those this host
  * can run). Returns the exit code: 1 when a golden gate failed, else 0.
  */
-export async function buildCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('build', argv, {
-    ...commonOptions,
-    config: { type: 'string', short: 'c', default: 'kiln.yaml' },
-    target: { type: 'string', short: 't' },
-    model: { type: 'string', short: 'm', multiple: true },
-    store: { type: 'string' },
-    json: { type: 'string' },
-    threads: { type: 'string' },
-    'host-cache': { type: 'string' },
-  });
+export async function buildCommand({ values }: CommandArgs<typeof buildOptions>): Promise<number> {
   const config = await loadConfig(values.config);
   if (values.threads !== undefined) config.bench.threads = parseThreads(values.threads);
   const models = values.model ?? [];

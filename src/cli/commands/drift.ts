@@ -15,7 +15,8 @@ import { InputError } from '../../core/errors.js';
 import { sha256File } from '../../core/hashing.js';
 import type { HostTensor } from '../../core/tensor.js';
 import type { TensorStats } from '../../core/tensor-stats.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { driftOptions } from '../specs/drift.js';
 
 export const driftUsage =
   'kiln drift --artifact A --inputs DIR [--model PATH] [--psi-max 0.25] [--ks-max 0.2] [--clip-max 0.01] [--json]';
@@ -41,17 +42,7 @@ const artifactSchema = z.object({
  * input; for INT8 engines with `--model`, the share of activations the calibrated scales clip).
  * Exit 1 above a threshold, naming the worst input or activation; 2 for bad input.
  */
-export async function driftCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('drift', argv, {
-    ...commonOptions,
-    artifact: { type: 'string', short: 'a' },
-    inputs: { type: 'string', short: 'i' },
-    model: { type: 'string' },
-    'psi-max': { type: 'string' },
-    'ks-max': { type: 'string' },
-    'clip-max': { type: 'string' },
-    json: { type: 'boolean' },
-  });
+export async function driftCommand({ values }: CommandArgs<typeof driftOptions>): Promise<number> {
   if (!values.artifact || !values.inputs) {
     throw new InputError(`kiln drift: --artifact and --inputs are required (usage: ${driftUsage})`);
   }

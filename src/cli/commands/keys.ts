@@ -1,28 +1,18 @@
 import path from 'node:path';
 import { loadConfig } from '../../core/config-load.js';
 import { keysFor, type KeyEntry } from '../../pipeline/engine-keys.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { keysOptions } from '../specs/keys.js';
 import { openRepo } from '../git.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { pickTargets } from './targets.js';
-
-export const keysUsage =
-  'kiln keys [--config kiln.yaml] [--base REF] [--target T] [--model M]... [--json FILE]';
 
 /**
  * `kiln keys`: the artifact key of every engine a build would produce on this host, without
  * building. The Action restores exactly these from its cache before `kiln build` runs; with
  * `--base REF` it lists the merge base's engines instead, the ones `kiln bench --base` will time.
  */
-export async function keysCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('keys', argv, {
-    ...commonOptions,
-    config: { type: 'string', short: 'c', default: 'kiln.yaml' },
-    base: { type: 'string' },
-    target: { type: 'string', short: 't' },
-    model: { type: 'string', short: 'm', multiple: true },
-    json: { type: 'string' },
-  });
+export async function keysCommand({ values }: CommandArgs<typeof keysOptions>): Promise<number> {
   const head = await loadConfig(values.config);
   const targets = pickTargets(head, values.target, values.config);
   let keys: KeyEntry[];

@@ -1,6 +1,7 @@
 import { InputError } from '../../core/errors.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
 import { planFromRepo, type PlanScope } from '../plan-matrix.js';
+import type { planOptions } from '../specs/plan.js';
 import { writeJsonAtomic } from '../write-json.js';
 
 export const planUsage =
@@ -11,20 +12,7 @@ export const planUsage =
  * stdout (or `--json FILE`) for a workflow's `fromJSON`. The human summary goes to stderr. Never
  * opens a model: only paths, the config and git history decide.
  */
-export async function planCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    'plan',
-    argv,
-    {
-      ...commonOptions,
-      config: { type: 'string', short: 'c', default: 'kiln.yaml' },
-      base: { type: 'string' },
-      changed: { type: 'string', multiple: true },
-      all: { type: 'boolean' },
-      json: { type: 'string' },
-    },
-    true,
-  );
+export async function planCommand({ values, positionals }: CommandArgs<typeof planOptions>): Promise<number> {
   // `--changed a b c`: the files after the flag arrive as positionals.
   const changedList = values.changed ? [...values.changed, ...positionals] : undefined;
   if (!values.changed && positionals.length > 0) {

@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { InputError } from '../../core/errors.js';
+import path from 'node:path';
+import { readConfined } from '../../core/confined-file.js';
+import { InputError, KilnError } from '../../core/errors.js';
 import {
   parseShapeHistogram,
   profilesYaml,
@@ -7,7 +8,11 @@ import {
   type Suggestion,
 } from '../../core/profile-suggest.js';
 import { formatDims } from '../../core/shape-routing.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { profilesOptions } from '../specs/profiles.js';
+
+/** A shapes histogram is a few KiB; this bounds parsing before the distinct-shape bound applies. */
+const MAX_SHAPES_FILE_BYTES = 64 * 1024 ** 2;
 
 export const profilesUsage = 'kiln profiles suggest --shapes FILE [--engines K] [--input NAME] [--json]';
 
@@ -16,19 +21,10 @@ export const profilesUsage = 'kiln profiles suggest --shapes FILE [--engines K] 
  * lines), propose K shape buckets (one engine each) that minimize padding waste; prints the buckets
  * with their waste and a `profiles:` block to paste into kiln.yaml.
  */
-export async function profilesCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    'profiles',
-    argv,
-    {
-      ...commonOptions,
-      shapes: { type: 'string' },
-      engines: { type: 'string', short: 'k' },
-      input: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    true,
-  );
+export async function profilesCommand({
+  values,
+  positionals,
+}: CommandArgs<typeof profilesOptions>): Promise<number> {
   const [sub, ...rest] = positionals;
   if (sub !== 'suggest') {
     throw new InputError(
@@ -42,20 +38,22 @@ export async function profilesCommand(argv: string[]): Promise<number> {
     );
   }
   const engines = parseEngines(values.engines ?? '3');
-  let text: string;
+  const bytes = await readConfined(path.dirname(path.resolve(values.shapes)), values.shapes, {
+    what: 'shapes file (--shapes)',
+    maxBytes: MAX_SHAPES_FILE_BYTES,
+  });
+  const histogram = parseShapeHistogram(bytes.toString('utf8'), values.shapes);
+  let suggestion: Suggestion;
   try {
-    text = await readFile(values.shapes, 'utf8');
+    suggestion = suggestProfiles(
+      histogram,
+      engines,
+      values.input === undefined ? {} : { input: values.input },
+    );
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : String(code);
-    throw new InputError(`--shapes ${values.shapes}: cannot read (${why})`, { cause: error });
+    if (!(error instanceof KilnError)) throw error;
+    throw new InputError(`${values.shapes}: ${error.message}`, { cause: error });
   }
-  const histogram = parseShapeHistogram(text, values.shapes);
-  const suggestion = suggestProfiles(
-    histogram,
-    engines,
-    values.input === undefined ? {} : { input: values.input },
-  );
   const yaml = profilesYaml(suggestion.buckets);
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ engines, ...suggestion, yaml }, null, 2)}\n`);

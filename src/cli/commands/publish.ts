@@ -6,17 +6,16 @@ import { keysFor } from '../../pipeline/engine-keys.js';
 import { collectCandidates, wantedFromResults, type WantedEngine } from '../../pipeline/publish-selection.js';
 import { LocalStore } from '../../store/local-store.js';
 import { pushRelease } from '../../store/oci-release.js';
+import { parseOciTarget } from '../../store/oci-reference.js';
 import { provenanceFromEnv } from '../../store/provenance.js';
 import { validateVersion } from '../../store/release.js';
 import { writeRelease } from '../../store/release-writer.js';
 import { exportTritonRepository } from '../../store/triton-export.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { publishOptions } from '../specs/publish.js';
 import { headCommit } from '../git.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { pickTargets } from './targets.js';
-
-export const publishUsage =
-  'kiln publish --version V [--config kiln.yaml] [--results FILE]... [--store DIR] [--to DIR] [--oci REGISTRY/NAMESPACE] [--plain-http] [--triton REPO] [--model M]... [--json FILE]';
 
 /** What `kiln publish --json` writes: the Action attests exactly these engine digests. */
 export interface PublishResults {
@@ -46,23 +45,11 @@ export interface PublishResults {
  * or damaged stops it before a byte is written. Registry credentials come only from the
  * environment (KILN_REGISTRY_USER / KILN_REGISTRY_PASSWORD), never from flags that `ps` shows.
  */
-export async function publishCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('publish', argv, {
-    ...commonOptions,
-    config: { type: 'string', short: 'c', default: 'kiln.yaml' },
-    version: { type: 'string' },
-    results: { type: 'string', multiple: true },
-    store: { type: 'string' },
-    to: { type: 'string' },
-    oci: { type: 'string' },
-    'plain-http': { type: 'boolean' },
-    triton: { type: 'string' },
-    target: { type: 'string', short: 't' },
-    model: { type: 'string', short: 'm', multiple: true },
-    json: { type: 'string' },
-  });
+export async function publishCommand({ values }: CommandArgs<typeof publishOptions>): Promise<number> {
   if (!values.version) throw new InputError('kiln publish: --version is required (e.g. the release tag)');
   const version = validateVersion(values.version, '--version');
+  // A bad target (credentials in it, a typo) is refused before any release is written.
+  if (values.oci) parseOciTarget(values.oci, values['plain-http'] ? { plainHttp: true } : {});
   const config = await loadConfig(values.config);
   const models = values.model ?? [];
   for (const name of models) {

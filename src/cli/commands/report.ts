@@ -3,18 +3,16 @@ import { readResultsFile } from '../../core/results-files.js';
 import { InputError } from '../../core/errors.js';
 import { renderBuildReport } from '../../core/report-markdown.js';
 import type { BuildResults } from '../../core/results.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { reportOptions } from '../specs/report.js';
 
 export const reportUsage = 'kiln report RESULTS.json... [--out FILE]';
 
 /** `kiln report`: the Markdown report from one or more `kiln build --json` files. */
-export async function reportCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    'report',
-    argv,
-    { ...commonOptions, out: { type: 'string', short: 'o' } },
-    true,
-  );
+export async function reportCommand({
+  values,
+  positionals,
+}: CommandArgs<typeof reportOptions>): Promise<number> {
   if (positionals.length === 0)
     throw new InputError(`kiln report: no results files given (usage: ${reportUsage})`);
   const results: BuildResults[] = [];

@@ -8,7 +8,8 @@ import {
   routeShape,
   totalElements,
 } from '../../core/shape-routing.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { routeOptions } from '../specs/route.js';
 
 export const routeUsage =
   'kiln route [--config kiln.yaml] [--model M] --shape NAME=DxDx... [--pad-dims NAME=I,J]... [--json]';
@@ -17,15 +18,7 @@ export const routeUsage =
  * `kiln route`: which profile's engine serves a request shape, with the padding it needs. Reads only
  * the config, never the model. Exit 0 with the route, 2 when no profile fits or the input is bad.
  */
-export async function routeCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('route', argv, {
-    ...commonOptions,
-    config: { type: 'string', short: 'c', default: 'kiln.yaml' },
-    model: { type: 'string', short: 'm' },
-    shape: { type: 'string', short: 's', multiple: true },
-    'pad-dims': { type: 'string', multiple: true },
-    json: { type: 'boolean' },
-  });
+export async function routeCommand({ values }: CommandArgs<typeof routeOptions>): Promise<number> {
   if (!values.shape || values.shape.length === 0) {
     throw new InputError(
       `kiln route: give the request shape, e.g. --shape x=1x3x400x400 (usage: ${routeUsage})`,

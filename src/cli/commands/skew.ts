@@ -3,7 +3,8 @@ import { InputError } from '../../core/errors.js';
 import { loadManifest } from '../../core/manifest-load.js';
 import { checkSkew, fmt } from '../../core/skew-check.js';
 import { StatsAccumulator, type TensorStats } from '../../core/tensor-stats.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { skewOptions } from '../specs/skew.js';
 
 export const skewUsage = 'kiln skew --manifest M --inputs DIR [--json]';
 
@@ -12,13 +13,7 @@ export const skewUsage = 'kiln skew --manifest M --inputs DIR [--json]';
  * preprocessing manifest. Exit 1 when any input shows skew (the first finding on stderr, one line),
  * 2 for bad input (unreadable manifest, empty folder, samples of the wrong dtype), 0 when clean.
  */
-export async function skewCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('skew', argv, {
-    ...commonOptions,
-    manifest: { type: 'string', short: 'm' },
-    inputs: { type: 'string', short: 'i' },
-    json: { type: 'boolean' },
-  });
+export async function skewCommand({ values }: CommandArgs<typeof skewOptions>): Promise<number> {
   if (!values.manifest || !values.inputs) {
     throw new InputError(`kiln skew: --manifest and --inputs are required (usage: ${skewUsage})`);
   }

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { InputError } from '../../core/errors.js';
 import { exportTritonRepository } from '../../store/triton-export.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { tritonOptions } from '../specs/triton.js';
 
 export const tritonUsage =
   'kiln triton RELEASE --out REPO [--triton-version N] [--backend B]...   (RELEASE: <releases>/<model>/<version>)';
@@ -10,18 +11,10 @@ export const tritonUsage =
  * `kiln triton`: a published release as a Triton model repository, one Triton model per profile
  * and precision; the release's hashes are re-checked first, and nothing is half-written.
  */
-export async function tritonCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    'triton',
-    argv,
-    {
-      ...commonOptions,
-      out: { type: 'string', short: 'o' },
-      'triton-version': { type: 'string' },
-      backend: { type: 'string', multiple: true },
-    },
-    true,
-  );
+export async function tritonCommand({
+  values,
+  positionals,
+}: CommandArgs<typeof tritonOptions>): Promise<number> {
   if (positionals.length !== 1) {
     throw new InputError(
       `kiln triton: expected one RELEASE folder, found ${positionals.length} (${tritonUsage})`,

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { firstLine, InputError, KilnError } from '../../core/errors.js';
 import { backendAvailability, createBackend } from '../../backends/registry.js';
 import { verifyArtifact, type HostLookup } from '../../pipeline/verify-artifact.js';
-import { commonOptions, parseCommandArgs } from '../args.js';
+import type { CommandArgs } from '../command-spec.js';
+import type { verifyOptions } from '../specs/verify.js';
 import { writeJsonAtomic } from '../write-json.js';
 
 export const verifyUsage = 'kiln verify ARTIFACT [--store DIR]... [--json FILE]';
@@ -12,13 +13,10 @@ export const verifyUsage = 'kiln verify ARTIFACT [--store DIR]... [--json FILE]'
  * hardware tags match this host; exit 2 naming both sides (and a matching sibling engine, when the
  * artifact's own store or `--store` has one) when they do not.
  */
-export async function verifyCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    'verify',
-    argv,
-    { ...commonOptions, store: { type: 'string', multiple: true }, json: { type: 'string' } },
-    true,
-  );
+export async function verifyCommand({
+  values,
+  positionals,
+}: CommandArgs<typeof verifyOptions>): Promise<number> {
   if (positionals.length !== 1) {
     throw new InputError(
       `kiln verify: expected one ARTIFACT folder, found ${positionals.length} (${verifyUsage})`,
