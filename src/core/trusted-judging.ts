@@ -13,7 +13,7 @@ import type {
   TensorComparison,
 } from './results.js';
 import type { JudgingSettings } from './setting-changes.js';
-import { toleranceFor } from '../pipeline/golden-suite.js';
+import { toleranceFor } from './tolerances.js';
 
 export interface TrustedJudgment {
   builds: BuildResults[];
