@@ -594,7 +594,7 @@ describe('report', () => {
     expect(io.infos).toContain(`kiln report: created ${io.outputs['comment-url']}`);
   });
 
-  it('a results file whose engine is {} fails the job in one line naming the file and key, posting nothing', async () => {
+  it('a results file whose engine is {} fails the job in one line naming the file and key, and the check with it', async () => {
     await placePassing(['cpu']);
     const build = buildResults('a10g', [{ model: 'det' }]);
     await placeResults(artifacts(), 'kiln-results-a10g-det', {
@@ -604,7 +604,11 @@ describe('report', () => {
     expect(failures).toEqual([
       `::error::${path.join(tmp, 'runner-temp', 'kiln-report', 'kiln-results-a10g-det', 'build.json')}: engines[0].model: found nothing (key missing), expected string (+10 more)`,
     ]);
-    expect(reports()).toHaveLength(0);
+    // Fail closed: no half report, but a failed check (a required check is never left pending).
+    expect(server.checkRuns.map((c) => c.body)).toMatchObject([{ conclusion: 'failure' }]);
+    expect(reports()).toHaveLength(1);
+    expect(reports()[0]!.body).toContain('the gate could not decide');
+    expect(reports()[0]!.body).toContain('engines\\[0\\].model');
   });
 
   it('a second report updates the same comment (no duplicate)', async () => {
