@@ -8,6 +8,7 @@ import type { Backend, EngineProfile } from '../backends/backend.js';
 import { describeModel, loadOnnxModel, type IoSpec, type ModelDescription } from '../backends/onnx-model.js';
 import { checkProfileShapes } from '../backends/profile-shape-check.js';
 import { goldenShapes } from '../backends/profile-dims.js';
+import { completeProfile } from '../backends/profile-complete.js';
 import { goldenInputs, type GoldenInputs } from './golden-inputs.js';
 import {
   checkGoldenAgainstManifest,
@@ -78,7 +79,8 @@ export async function planEngineJobs(
       model.calibration ? sha256Tree(model.calibration.data, 'calibration data') : null,
     ]);
     const manifestSha256 = manifest?.sha256 ?? null;
-    for (const profile of model.profiles) {
+    // Fully static inputs a profile left out get the model's dims, so every later step sees them all.
+    for (const profile of model.profiles.map((p) => completeProfile(description.inputs, p))) {
       const golden = await goldenInputs({
         ...(model.golden.inputs ? { dir: model.golden.inputs } : {}),
         profileName: profile.name,
