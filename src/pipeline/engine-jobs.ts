@@ -7,6 +7,7 @@ import type { Precision } from '../core/results.js';
 import type { Backend, EngineProfile } from '../backends/backend.js';
 import { describeModel, loadOnnxModel, type IoSpec, type ModelDescription } from '../backends/onnx-model.js';
 import { checkProfileShapes } from '../backends/profile-shape-check.js';
+import { assertSupportedIo } from '../backends/io-type-check.js';
 import { goldenShapes } from '../backends/profile-dims.js';
 import { completeProfile } from '../backends/profile-complete.js';
 import { goldenInputs, type GoldenInputs } from './golden-inputs.js';
@@ -58,6 +59,7 @@ export async function planEngineJobs(
     const index = config.models.indexOf(model);
     const { model: proto } = await loadOnnxModel(model.path, config.configDir);
     const description = describeModel(proto);
+    assertSupportedIo(description, model.path);
     model.profiles.forEach((profile, p) => {
       const where = `${config.configPath}: models[${index}].profiles[${p}]`;
       const bounds: Array<[string, Record<string, number[]>]> =

@@ -78,8 +78,8 @@ function assertSyntheticFits(request: GoldenInputRequest): void {
 function defaultRange(dtype: TensorDtype): ValueRange {
   if (dtype === 'bool') return { min: 0, max: 1 };
   if (dtype === 'uint8') return { min: 0, max: 255 };
-  if (dtype.startsWith('int')) return { min: 0, max: 9 };
-  return { min: 0, max: 1 };
+  if (dtype.startsWith('float')) return { min: 0, max: 1 };
+  return { min: 0, max: 9 };
 }
 
 function dtypeOf(input: IoSpec): TensorDtype {
