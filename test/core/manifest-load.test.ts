@@ -85,7 +85,7 @@ describe('parseManifest', () => {
     [
       'a bad dtype',
       valid.replace('dtype: float32', 'dtype: float'),
-      'm.yaml:4: inputs.x.dtype: found "float", expected one of "float32" | "float16" | "float64" | "int64" | "int32" | "int8" | "uint8" | "bool"',
+      'm.yaml:4: inputs.x.dtype: found "float", expected one of "float32" | "float16" | "float64" | "int64" | "int32" | "int16" | "int8" | "uint64" | "uint32" | "uint16" | "uint8" | "bool"',
     ],
     [
       'a step with two keys',
