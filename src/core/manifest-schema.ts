@@ -7,7 +7,7 @@ import { TENSOR_DTYPES, type TensorDtype } from './tensor.js';
  * silently ignored is exactly the kind of skew the manifest exists to catch.
  */
 
-export const LAYOUTS = ['NCHW', 'NHWC', 'NC', 'sequence'] as const;
+export const LAYOUTS = ['NCHW', 'NHWC', 'NC', 'sequence', 'scalar'] as const;
 export type Layout = (typeof LAYOUTS)[number];
 export const INTERPOLATIONS = ['nearest', 'bilinear', 'bicubic', 'area', 'lanczos'] as const;
 export const STEP_KINDS = ['resize', 'scale', 'normalize', 'tokenize'] as const;
@@ -60,9 +60,18 @@ const input = z
     layout: z.enum(LAYOUTS),
     colorOrder: z.enum(['RGB', 'BGR']).optional(),
     steps: z.array(step).default([]),
+    // `range: [0, 30521]` (a vocabulary) is short for `range: { min: 0, max: 30521 }`.
     range: z
-      .strictObject({ min: finite, max: finite })
-      .refine((r) => r.min < r.max, { message: 'min < max', path: ['max'] }),
+      .preprocess(
+        (v) => (Array.isArray(v) && v.length === 2 ? { min: v[0], max: v[1] } : v),
+        z.strictObject({ min: finite, max: finite }),
+      )
+      .refine((r) => r.min < r.max, { message: 'min < max', path: ['max'] })
+      .optional(),
+    /** The only values the input takes (a sample rate: `[8000, 16000]`); synthetic inputs pick among them. */
+    values: z.array(finite).min(1).optional(),
+    /** An attention mask: synthetic inputs are 1 for a leading run of each row, then 0. */
+    mask: z.literal(true).optional(),
     stats: z
       .strictObject({ mean: perChannel, std: perChannel })
       .refine((s) => s.mean.length === s.std.length, {
@@ -73,6 +82,32 @@ const input = z
       .optional(),
   })
   .superRefine((value, ctx) => {
+    if (!value.range && !value.values && !value.mask) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['range'],
+        input: undefined,
+        message: 'range: [min, max], values: [...] or mask: true',
+      });
+    }
+    const integral = !value.dtype.startsWith('float');
+    const fraction = integral ? value.values?.findIndex((v) => !Number.isInteger(v)) : -1;
+    if (fraction !== undefined && fraction >= 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['values', fraction],
+        input: value.values?.[fraction],
+        message: `an integer (the input is ${value.dtype})`,
+      });
+    }
+    if (value.mask && (!integral || value.range || value.values)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mask'],
+        input: value.mask,
+        message: 'mask only on an integer or bool input, without range or values',
+      });
+    }
     // Colour order only means something for images; on a token sequence it is a copy-paste error.
     if (value.colorOrder && value.layout !== 'NCHW' && value.layout !== 'NHWC') {
       ctx.addIssue({
@@ -89,8 +124,19 @@ export const manifestSchema = z.strictObject({
   inputs: z.record(z.string().min(1), input).refine((r) => Object.keys(r).length > 0, 'at least one input'),
 });
 
-export type RawManifest = z.infer<typeof manifestSchema>;
-export type ManifestInput = RawManifest['inputs'][string];
+type ParsedManifest = z.infer<typeof manifestSchema>;
+type ParsedInput = ParsedManifest['inputs'][string];
+/** A manifest input; `range` is always set: given, the span of `values`, or [0, 1] for a mask. */
+export type ManifestInput = Omit<ParsedInput, 'range'> & { range: { min: number; max: number } };
+/** A validated manifest with every input's range filled in ({@link impliedRange}). */
+export type RawManifest = Omit<ParsedManifest, 'inputs'> & { inputs: Record<string, ManifestInput> };
+
+/** The value range an input's manifest entry implies (see {@link ManifestInput}). */
+export function impliedRange(input: ParsedInput): { min: number; max: number } {
+  if (input.range) return input.range;
+  if (input.values) return { min: Math.min(...input.values), max: Math.max(...input.values) };
+  return { min: 0, max: 1 };
+}
 export type ManifestStep = ManifestInput['steps'][number];
 
 /** The normalize step of an input, if it has one (the last wins, as it would when applied in order). */
