@@ -8,6 +8,7 @@ import type { Backend, EngineProfile } from '../backends/backend.js';
 import { describeModel, loadOnnxModel, type IoSpec, type ModelDescription } from '../backends/onnx-model.js';
 import { checkProfileShapes } from '../backends/profile-shape-check.js';
 import { assertSupportedIo } from '../backends/io-type-check.js';
+import { assertNoShapeOperandInputs } from '../backends/shape-operand-inputs.js';
 import { goldenShapes } from '../backends/profile-dims.js';
 import { completeProfile } from '../backends/profile-complete.js';
 import { goldenInputs, type GoldenInputs } from './golden-inputs.js';
@@ -76,6 +77,15 @@ export async function planEngineJobs(
       }
     });
     const manifest = await modelManifest(model, description, config.configDir);
+    if (!model.golden.inputs) {
+      const given = Object.keys(manifest?.inputs ?? {}).filter((name) => manifest?.inputs[name]?.values);
+      assertNoShapeOperandInputs(
+        proto,
+        model.path,
+        `${config.configPath}: models[${index}].golden.inputs`,
+        given,
+      );
+    }
     const [modelSha256, calibrationSha256] = await Promise.all([
       sha256File(model.path, { root: config.configDir, what: 'model file' }),
       model.calibration ? sha256Tree(model.calibration.data, 'calibration data') : null,
