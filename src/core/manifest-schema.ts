@@ -134,7 +134,13 @@ export type RawManifest = Omit<ParsedManifest, 'inputs'> & { inputs: Record<stri
 /** The value range an input's manifest entry implies (see {@link ManifestInput}). */
 export function impliedRange(input: ParsedInput): { min: number; max: number } {
   if (input.range) return input.range;
-  if (input.values) return { min: Math.min(...input.values), max: Math.max(...input.values) };
+  // reduce, not Math.min(...values): spreading a long list from a pull request overflows the stack.
+  if (input.values) {
+    return input.values.reduce((r, v) => ({ min: Math.min(r.min, v), max: Math.max(r.max, v) }), {
+      min: Infinity,
+      max: -Infinity,
+    });
+  }
   return { min: 0, max: 1 };
 }
 export type ManifestStep = ManifestInput['steps'][number];

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +75,16 @@ describe('rank-0 inputs and inputs the model fixes completely', () => {
       ['gain', [1, 4]],
     ]);
     await session.release();
+  });
+
+  it('writing the left-out inputs at the model dims keys the same engines (a cache hit)', async () => {
+    const explicit = streamConfig.replace('{ x: [2, 4], sr: [] }', '{ gain: [1, 4], x: [2, 4], sr: [] }');
+    await writeFile(path.join(dir, 'kiln.yaml'), explicit);
+    const run = await runKiln(['build', '--json', 'out/explicit.json'], dir);
+    await writeFile(path.join(dir, 'kiln.yaml'), streamConfig);
+    expect(run.exitCode).toBe(0);
+    const again = JSON.parse(await readFile(path.join(dir, 'out/explicit.json'), 'utf8')) as BuildResults;
+    expect(again.engines[0]).toMatchObject({ key: results.engines[0]!.key, cache: 'hit' });
   });
 
   it('a second build is a cache hit for both engines', async () => {

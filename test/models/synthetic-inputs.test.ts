@@ -125,5 +125,11 @@ describe('manifest value specs refused in one line', () => {
       'inputs.x.values[1]: found 16000.5, expected an integer (the input is int64)',
     );
     expect(error('{ dtype: int64, layout: sequence, range: [0, 30521] }')).toBe('accepted');
+    const many = Array.from({ length: 300_000 }, (_, i) => i).join(', ');
+    const manifest = parseManifest(
+      `version: 1\ninputs:\n  x: { dtype: int32, layout: sequence, values: [${many}] }\n`,
+      'm.yaml',
+    );
+    expect(manifest.inputs.x!.range).toEqual({ min: 0, max: 299_999 });
   });
 });
