@@ -13,6 +13,19 @@ export const INTERPOLATIONS = ['nearest', 'bilinear', 'bicubic', 'area', 'lanczo
 export const STEP_KINDS = ['resize', 'scale', 'normalize', 'tokenize'] as const;
 
 const finite = z.number().refine(Number.isFinite, 'a finite number');
+
+/** What each integer dtype holds: a listed value outside it would wrap silently when written. */
+const INTEGER_BOUNDS: Partial<Record<TensorDtype, [number, number]>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1],
+  int64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+  bool: [0, 1],
+};
 const positiveInt = z.number().int().positive();
 const perChannel = z.array(finite).min(1);
 
@@ -91,13 +104,16 @@ const input = z
       });
     }
     const integral = !value.dtype.startsWith('float');
-    const fraction = integral ? value.values?.findIndex((v) => !Number.isInteger(v)) : -1;
-    if (fraction !== undefined && fraction >= 0) {
+    const [lo, hi] = INTEGER_BOUNDS[value.dtype] ?? [-Infinity, Infinity];
+    const bad = integral
+      ? value.values?.findIndex((v) => !Number.isInteger(v) || v < lo || v > hi)
+      : undefined;
+    if (bad !== undefined && bad >= 0) {
       ctx.addIssue({
         code: 'custom',
-        path: ['values', fraction],
-        input: value.values?.[fraction],
-        message: `an integer (the input is ${value.dtype})`,
+        path: ['values', bad],
+        input: value.values?.[bad],
+        message: `an integer from ${lo} to ${hi} (the input is ${value.dtype})`,
       });
     }
     if (value.mask && (!integral || value.range || value.values)) {

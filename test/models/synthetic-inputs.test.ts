@@ -122,7 +122,10 @@ describe('manifest value specs refused in one line', () => {
       'inputs.x.mask: found true, expected mask only on an integer or bool input, without range or values',
     );
     expect(error('{ dtype: int64, layout: scalar, values: [8000, 16000.5] }')).toContain(
-      'inputs.x.values[1]: found 16000.5, expected an integer (the input is int64)',
+      'inputs.x.values[1]: found 16000.5, expected an integer from -9007199254740991 to 9007199254740991 (the input is int64)',
+    );
+    expect(error('{ dtype: uint8, layout: sequence, values: [0, 300] }')).toContain(
+      'inputs.x.values[1]: found 300, expected an integer from 0 to 255 (the input is uint8)',
     );
     expect(error('{ dtype: int64, layout: sequence, range: [0, 30521] }')).toBe('accepted');
     const many = Array.from({ length: 300_000 }, (_, i) => i).join(', ');
