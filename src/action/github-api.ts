@@ -34,7 +34,8 @@ export interface IssueComment {
   html_url: string;
 }
 
-export type CheckConclusion = 'success' | 'failure' | 'neutral';
+/** Never `neutral`: GitHub counts it as passing for a required check, so the gate fails closed. */
+export type CheckConclusion = 'success' | 'failure';
 
 export interface CheckRunInput {
   name: string;

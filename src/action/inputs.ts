@@ -1,6 +1,8 @@
 import * as core from '@actions/core';
 import { redactor } from '../core/redact.js';
 import { InputError } from '../core/errors.js';
+import { KILN_VERSION } from '../core/version.js';
+import { kilnCommand } from './kiln-command.js';
 
 export const COMMANDS = ['plan', 'build', 'report', 'publish'] as const;
 export type ActionCommand = (typeof COMMANDS)[number];
@@ -14,12 +16,17 @@ export interface ActionInputs {
   /** Merge-base ref or sha; default: the pull request's base sha. */
   base: string;
   githubToken: string;
-  /** How to run the kiln CLI on this runner, split on spaces (e.g. `kiln` or `npx --no-install kiln`). */
+  /**
+   * How to run the kiln CLI (build, publish), split on spaces; by default kiln at the Action's own
+   * version through `npm exec` (./kiln-command.ts). Empty for plan and report, which never run it.
+   */
   kiln: string[];
   store: string;
   /** The plan job's matrix JSON, so `report` knows which targets owe results. */
   plan: string;
   cache: boolean;
+  /** build: `oci://REGISTRY/NAMESPACE` of the remote engine store (`kiln build --remote-store`); empty for none. */
+  remoteStore: string;
   timeoutMinutes: number;
   resultsDir: string;
   /** publish: the release version; default the tag name of a tag ref. */
@@ -61,10 +68,11 @@ export function readInputs(read: (name: string) => string = (name) => core.getIn
     model: read('model').trim(),
     base: read('base').trim(),
     githubToken: read('github-token'),
-    kiln: (read('kiln') || 'kiln').trim().split(/\s+/),
+    kiln: command === 'build' || command === 'publish' ? kilnCommand(read('kiln'), KILN_VERSION) : [],
     store: read('store').trim(),
     plan: read('plan').trim(),
     cache: bool('cache', 'true'),
+    remoteStore: read('remote-store').trim(),
     timeoutMinutes: timeout,
     resultsDir: read('results-dir') || 'kiln-results',
     version: read('version').trim(),

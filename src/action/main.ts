@@ -45,7 +45,13 @@ export async function run(overrides: ActionOverrides = {}): Promise<void> {
       processKilnRunner(inputs.kiln, { timeoutMs: inputs.timeoutMinutes * 60_000, env: registryEnv });
     switch (inputs.command) {
       case 'plan':
-        await planCommand({ inputs, context, kiln, io, tempDir });
+        await planCommand({
+          inputs,
+          context,
+          io,
+          tempDir,
+          transfer: overrides.transfer ?? actionsResultsTransfer(),
+        });
         break;
       case 'build':
         await buildCommand({

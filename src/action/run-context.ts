@@ -18,18 +18,48 @@ export interface RunContext {
     headRepo: string;
     baseRepo: string;
   };
+  /**
+   * Set on workflow_run events: the run that triggered this one (the untrusted `pull_request` run of
+   * the two-workflow fork pattern, docs/forks.md). `pullNumbers` is empty for a fork's pull request:
+   * GitHub leaves `workflow_run.pull_requests` empty when the head is in another repository.
+   */
+  workflowRun?: {
+    id: number;
+    event: string;
+    headSha: string;
+    /** `owner/name` of the head repository; '(deleted fork)' when it is gone. */
+    headRepo: string;
+    pullNumbers: number[];
+  };
   /** `self-hosted` or `github-hosted` (RUNNER_ENVIRONMENT); unknown when unset. */
   runnerEnvironment: string;
 }
 
+/** The parts of @actions/github's context read here (a test passes a payload of its own). */
+export type GitHubContext = Pick<
+  typeof github.context,
+  'eventName' | 'payload' | 'repo' | 'runId' | 'sha' | 'ref'
+>;
+
 /** Reads the run context from @actions/github and the runner's environment. */
-export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext {
-  const ctx = github.context;
+export function readRunContext(
+  env: NodeJS.ProcessEnv = process.env,
+  ctx: GitHubContext = github.context,
+): RunContext {
   const pr = ctx.payload.pull_request as
     | {
         number: number;
         head: { sha: string; repo: { full_name: string } | null };
         base: { sha: string; repo: { full_name: string } };
+      }
+    | undefined;
+  const wr = ctx.payload.workflow_run as
+    | {
+        id: number;
+        event: string;
+        head_sha: string;
+        head_repository: { full_name: string } | null;
+        pull_requests?: Array<{ number: number }>;
       }
     | undefined;
   const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
@@ -50,6 +80,17 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
             // A deleted fork has no head repo: treat it as foreign.
             headRepo: pr.head.repo?.full_name ?? '(deleted fork)',
             baseRepo: pr.base.repo.full_name,
+          },
+        }
+      : {}),
+    ...(wr
+      ? {
+          workflowRun: {
+            id: wr.id,
+            event: wr.event,
+            headSha: wr.head_sha,
+            headRepo: wr.head_repository?.full_name ?? '(deleted fork)',
+            pullNumbers: (wr.pull_requests ?? []).map((p) => p.number),
           },
         }
       : {}),

@@ -5,6 +5,13 @@ import type { Precision } from './results.js';
 /** Bumped when kiln changes how it compiles, so old engines are never mistaken for new ones. */
 export const COMPILE_OPTIONS_VERSION = 1;
 
+/** int8 calibration as the key sees it: the data by hash, plus how it is turned into ranges. */
+export interface KeyCalibration {
+  dataSha256: string;
+  method: string;
+  percentile: number;
+}
+
 export type ProfileShapes =
   | { shapes: Record<string, number[]> }
   | { min: Record<string, number[]>; opt: Record<string, number[]>; max: Record<string, number[]> };
@@ -18,7 +25,8 @@ export interface KeyInputs {
   manifestSha256: string | null;
   profile: ProfileShapes;
   precision: Precision;
-  calibrationSha256: string | null;
+  /** int8 only (ignored otherwise): everything of the calibration that reaches the compiler. */
+  calibration: KeyCalibration | null;
   backend: { name: string; version: string };
   /** Hardware compatibility fingerprint: what makes an engine non-portable. */
   hardware: Record<string, unknown>;
@@ -47,7 +55,15 @@ export function keyDocument(inputs: KeyInputs): Record<string, unknown> {
     precision: inputs.precision,
     // Calibration only shapes int8 engines; keeping it out of fp32/fp16 keys lets a calibration
     // refresh reuse their engines.
-    calibration: inputs.precision === 'int8' ? inputs.calibrationSha256 : null,
+    // method and percentile are hashed too: percentile → minmax is a different engine.
+    calibration:
+      inputs.precision === 'int8' && inputs.calibration
+        ? {
+            data: inputs.calibration.dataSha256,
+            method: inputs.calibration.method,
+            percentile: inputs.calibration.percentile,
+          }
+        : null,
     backend: inputs.backend,
     hardware: inputs.hardware,
     compileOptions: { ...inputs.compileOptions, kilnCompileOptionsVersion: COMPILE_OPTIONS_VERSION },

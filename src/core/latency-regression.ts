@@ -27,7 +27,7 @@
  */
 import { SeededRandom } from './seeded-random.js';
 import { percentile } from './statistics.js';
-import type { LatencyVerdict } from './results.js';
+import type { LatencyStatistic, LatencyVerdict } from './results.js';
 
 export interface CompareLatencyOptions {
   metric: 'p50' | 'p99';
@@ -48,6 +48,8 @@ export interface LatencyDecision {
   /** Percentile-bootstrap interval of `ratio`, widened to hold `ratio` itself. */
   ci: [number, number];
   verdict: LatencyVerdict;
+  /** The percentile `ratio` compares: `metric`, or p90/p50 when too few samples hold its tail. */
+  statistic: LatencyStatistic;
   note?: string;
 }
 
@@ -78,6 +80,7 @@ export function compareLatency(
   const n = Math.min(a.length, b.length);
   const wanted = metric === 'p99' ? 99 : 50;
   const p = [wanted, 90, 50].find((q) => q <= wanted && n * (100 - q) >= TAIL_SAMPLES * 100) ?? 50;
+  const statistic = `p${p}` as LatencyStatistic;
   const notes: string[] = [];
   if (p !== wanted) {
     const need = Math.ceil((TAIL_SAMPLES * 100) / (100 - wanted));
@@ -98,26 +101,48 @@ export function compareLatency(
   const lo = Math.min(ratio, percentile(ratios, alpha));
   const hi = Math.max(ratio, percentile(ratios, 100 - alpha));
 
+  if (n < MIN_SAMPLES) {
+    notes.push(`fewer than ${MIN_SAMPLES} samples per side (${a.length}/${b.length})`);
+    return { ratio, ci: [lo, hi], verdict: 'unstable', statistic, note: notes.join('; ') };
+  }
+  const unsettled = options.baseStable === false || options.headStable === false;
+  const decision = decideLatency(ratio, [lo, hi], maxRegressionPct, unsettled);
+  if (decision.note) notes.push(decision.note);
+  return {
+    ratio,
+    ci: [lo, hi],
+    verdict: decision.verdict,
+    statistic,
+    ...(notes.length > 0 && { note: notes.join('; ') }),
+  };
+}
+
+/**
+ * The decision rule of the module comment, from the ratio and its interval alone: the report uses it
+ * to judge a recorded comparison against the merge base's `maxRegressionPct` rather than the one the
+ * pull request ran with. `unsettled`: base or head windows never agreed.
+ */
+export function decideLatency(
+  ratio: number,
+  [lo, hi]: readonly [number, number],
+  maxRegressionPct: number,
+  unsettled: boolean,
+): { verdict: Exclude<LatencyVerdict, 'new'>; note?: string } {
   const t = maxRegressionPct / 100;
   const slower = 1 + t / 2;
   const faster = 1 / slower;
-  let verdict: LatencyVerdict;
-  if (n < MIN_SAMPLES) {
-    verdict = 'unstable';
-    notes.push(`fewer than ${MIN_SAMPLES} samples per side (${a.length}/${b.length})`);
-  } else if (lo > 1 && ratio >= slower) verdict = 'regression';
-  else if (hi < 1 && ratio <= faster) verdict = 'improvement';
-  else if ((lo <= 1 && hi >= 1 + t) || (lo <= 1 / (1 + t) && hi >= 1)) {
-    verdict = 'unstable';
-    notes.push(`interval too wide to tell no change from a ${maxRegressionPct}% change`);
-  } else if (
-    (options.baseStable === false || options.headStable === false) &&
-    ((lo <= slower && hi >= slower) || (lo <= faster && hi >= faster))
-  ) {
-    verdict = 'unstable';
-    notes.push('latency never settled and the interval straddles the gate');
-  } else verdict = 'unchanged';
-  return { ratio, ci: [lo, hi], verdict, ...(notes.length > 0 && { note: notes.join('; ') }) };
+  if (lo > 1 && ratio >= slower) return { verdict: 'regression' };
+  if (hi < 1 && ratio <= faster) return { verdict: 'improvement' };
+  if ((lo <= 1 && hi >= 1 + t) || (lo <= 1 / (1 + t) && hi >= 1)) {
+    return {
+      verdict: 'unstable',
+      note: `interval too wide to tell no change from a ${maxRegressionPct}% change`,
+    };
+  }
+  if (unsettled && ((lo <= slower && hi >= slower) || (lo <= faster && hi >= faster))) {
+    return { verdict: 'unstable', note: 'latency never settled and the interval straddles the gate' };
+  }
+  return { verdict: 'unchanged' };
 }
 
 function sortedSamples(samples: readonly number[], side: string): Float64Array {

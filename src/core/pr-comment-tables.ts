@@ -6,7 +6,7 @@
 import { escapeCode, escapeMarkdown } from './markdown-escape.js';
 import type { PrRow } from './pr-comment-rows.js';
 import { formatDiff, formatMs, worstOutput } from './report-markdown.js';
-import type { LatencyComparison, TensorComparison } from './results.js';
+import type { LatencyComparison, LatencyStatistic, TensorComparison } from './results.js';
 
 const DASH = '—';
 
@@ -35,11 +35,28 @@ function metricOf(c: LatencyComparison): 'p50' | 'p99' {
   return c.metric === 'p50' ? 'p50' : 'p99';
 }
 
-/** `+12.3% [+10.1%, +14.6%] p99`, or `—` when the comparison has no ratio (a new variant). */
+/**
+ * The percentile a comparison actually compared: its `statistic` (p99 falls back to p90 or p50 with
+ * too few samples), or its metric in results that predate the field.
+ */
+export function statisticOf(c: LatencyComparison): LatencyStatistic {
+  return c.statistic === 'p50' || c.statistic === 'p90' || c.statistic === 'p99' ? c.statistic : metricOf(c);
+}
+
+/** `side[stat]` when it is a finite, non-negative number. */
+export function statValue(
+  side: Partial<Record<LatencyStatistic, unknown>> | undefined,
+  stat: LatencyStatistic,
+) {
+  const v = side?.[stat];
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
+/** `+12.3% [+10.1%, +14.6%] p90`, or `—` when the comparison has no ratio (a new variant). */
 export function changeText(c: LatencyComparison): string {
   if (c.ratio === undefined || !Number.isFinite(c.ratio)) return DASH;
   const ci = c.ci === undefined ? '' : ` [${formatChange(c.ci[0])}, ${formatChange(c.ci[1])}]`;
-  return `${formatChange(c.ratio)}${ci} ${metricOf(c)}`;
+  return `${formatChange(c.ratio)}${ci} ${statisticOf(c)}`;
 }
 
 /** `max Δ 2.1e-7`, with non-finite counts (`, 12 NaN`, `, 3 NaN in ref`, `, Inf 2 vs 0`). */
@@ -78,11 +95,33 @@ function goldenCell(row: PrRow): string {
   return `${verdict}: ${escapeMarkdown(diffText(worst))} in ${escapeCode(worst.output) || DASH}`;
 }
 
+function count(n: unknown): string {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? String(n) : '?';
+}
+
+/** `p90 0.764 → 0.858 (n=60/60)`: the statistic compared, both values and both sample counts. */
 function latencyCell(row: PrRow, metric: 'p50' | 'p99'): string {
   const c = row.comparison;
-  if (c === undefined) return row.engine === undefined ? DASH : formatMs(row.engine.latency.engine[metric]);
-  const key = metricOf(c);
-  return `${c.base === undefined ? DASH : formatMs(c.base[key])} → ${formatMs(c.head[key])}`;
+  const ms = (v: number | undefined) => (v === undefined ? DASH : formatMs(v));
+  if (c === undefined) {
+    const engine = row.engine?.latency.engine;
+    return engine === undefined ? DASH : `${metric} ${ms(statValue(engine, metric))} (n=${count(engine.n)})`;
+  }
+  const stat = statisticOf(c);
+  const head = ms(statValue(c.head, stat));
+  if (c.base === undefined) return `${stat} ${head} (n=${count(c.head.n)})`;
+  return `${stat} ${ms(statValue(c.base, stat))} → ${head} (n=${count(c.base.n)}/${count(c.head.n)})`;
+}
+
+/** Head minus base of the compared statistic, in ms, signed: `+0.094 ms`, `-1.20 ms`. */
+export function deltaText(c: LatencyComparison | undefined): string {
+  if (c === undefined) return DASH;
+  const stat = statisticOf(c);
+  const base = statValue(c.base, stat);
+  const head = statValue(c.head, stat);
+  if (base === undefined || head === undefined) return DASH;
+  const delta = head - base;
+  return `${delta < 0 ? '-' : '+'}${formatMs(Math.abs(delta))} ms`;
 }
 
 function formatNumber(value: unknown): string {
@@ -109,16 +148,16 @@ function verdictCell(row: PrRow): string {
   }
 }
 
-/** The header and delimiter rows of the engine table, for the gate's metric and confidence. */
-export function tableHead(metric: 'p50' | 'p99', confidence: number): string[] {
+/** The header and delimiter rows of the engine table, for the gate's confidence. */
+export function tableHead(confidence: number): string[] {
   const ci = `${Number((confidence * 100).toFixed(1))}% CI`;
   return [
-    `| model | target | profile | precision | golden (worst max abs Δ) | ${metric} ms base → head | change vs base (${ci}) | latency |`,
-    '| --- | --- | --- | --- | --- | ---: | ---: | --- |',
+    `| model | target | profile | precision | golden (worst max abs Δ) | latency ms base → head (samples) | Δ ms | change vs base (${ci}) | latency |`,
+    '| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |',
   ];
 }
 
-/** One table row (a single line, eight cells) for `row`. */
+/** One table row (a single line, nine cells) for `row`; `metric` labels rows never compared. */
 export function tableRow(row: PrRow, metric: 'p50' | 'p99'): string {
   const cells = [
     md(row.model),
@@ -127,6 +166,7 @@ export function tableRow(row: PrRow, metric: 'p50' | 'p99'): string {
     md(row.precision),
     goldenCell(row),
     latencyCell(row, metric),
+    deltaText(row.comparison),
     row.comparison === undefined ? DASH : changeText(row.comparison),
     verdictCell(row),
   ];

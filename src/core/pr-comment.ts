@@ -2,7 +2,7 @@
  * The one sticky PR comment, the check run's title and summary, and the job summary of the `report`
  * command: a headline verdict, targets that produced nothing, the rows that block the merge (golden
  * failures, latency regressions) in an open table, passing rows in a collapsed `<details>` block and
- * a Mermaid chart of head p99 per target. Pure: the Action does the posting.
+ * collapsed Mermaid charts of head latency per target. Pure: the Action does the posting.
  */
 import type { GatesConfig } from './config-schema.js';
 import { escapeMarkdown } from './markdown-escape.js';
@@ -57,11 +57,20 @@ function safeUrl(url: string | undefined): string | undefined {
   return url !== undefined && /^https?:\/\/[^\s<>()[\]"'`\\]+$/.test(url) ? url : undefined;
 }
 
+/** A sha as short code, linked to its commit when the run URL names the repository; else escaped text. */
+function shaText(sha: string, repository: string | undefined): string {
+  if (!/^[0-9a-f]{7,64}$/i.test(sha)) return escapeMarkdown(clip(sha, 64));
+  const short = `\`${sha.slice(0, 12)}\``;
+  return repository === undefined ? short : `[${short}](${repository}/commit/${sha})`;
+}
+
 function contextLine(context: PrCommentInput['context']): string {
-  const hex = /^[0-9a-f]{7,64}$/i.test(context.headSha);
-  const sha = hex ? `\`${context.headSha.slice(0, 12)}\`` : escapeMarkdown(clip(context.headSha, 64));
-  const base = escapeMarkdown(clip(context.baseRef, 200));
   const run = safeUrl(context.runUrl);
+  // https://github.com/<owner>/<repo>/actions/runs/<id> → the repository, for commit links.
+  const repository =
+    run === undefined ? undefined : /^(https?:\/\/.+?\/[^/]+\/[^/]+)\/actions\/runs\//.exec(run)?.[1];
+  const sha = shaText(context.headSha, repository);
+  const base = shaText(context.baseRef, repository);
   const link = run === undefined ? '' : ` · [workflow run](${run})`;
   return `Head ${sha || '—'} vs merge base ${base || '—'}${link}`;
 }
@@ -130,20 +139,30 @@ function analyze(input: PrCommentInput): Report {
     },
   ];
   if (attention.length > 0) {
-    const head = ['#### Golden failures and latency regressions', '', ...tableHead(metric, confidence)];
+    const head = ['#### Golden failures and latency regressions', '', ...tableHead(confidence)];
     const more = (n: number): string => `_${plural(n, 'more row')} left out to fit; see the full report._`;
     blocks.push({ head, ...table(attention), more });
   }
   if (passing.length > 0) {
     const head = ['<details>', `<summary>${passingSummary(passing.length, v.counts)}</summary>`, ''];
     blocks.push({
-      head: [...head, ...tableHead(metric, confidence)],
+      head: [...head, ...tableHead(confidence)],
       ...table(passing),
       tail: ['', '</details>'],
       drop: 1,
     });
   }
-  if (charts.length > 0) blocks.push({ head: ['#### Head p99 per target', '', ...charts], drop: 2 });
+  if (charts.length > 0)
+    blocks.push({
+      head: [
+        '<details>',
+        '<summary>Latency charts: head per target (merge base as a line where compared)</summary>',
+        '',
+        ...charts,
+      ],
+      tail: ['', '</details>'],
+      drop: 2,
+    });
   return { verdict: v, blocks };
 }
 

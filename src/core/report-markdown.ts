@@ -104,6 +104,7 @@ function engineRow(e: EngineResult): string {
     goldenCell(e.golden),
     formatMs(engine.p50) + (engine.stable ? '' : ' ⚠️ unstable'),
     formatMs(engine.p99),
+    Number.isInteger(engine.n) ? String(engine.n) : '?',
     formatSpeedup(e.speedup) + (reference !== undefined && !reference.stable ? ' ⚠️ ref unstable' : ''),
     md(e.cache),
   ];
@@ -119,8 +120,8 @@ function failureText(e: EngineResult): string {
 }
 
 const TABLE_HEAD = [
-  '| target | profile | precision | golden (max abs Δ) | p50 ms | p99 ms | speedup vs ref | cache |',
-  '| --- | --- | --- | --- | ---: | ---: | ---: | --- |',
+  '| target | profile | precision | golden (max abs Δ) | p50 ms | p99 ms | samples | speedup vs ref | cache |',
+  '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |',
 ];
 
 function modelSection(model: string, engines: EngineResult[]): string[] {
@@ -174,7 +175,7 @@ export function renderBuildReport(results: BuildResults[]): string {
 /**
  * One line of plain text (no Markdown, no control characters) for an engine, for the terminal:
  * `FAIL ocr-det cpu/640x640/fp16: golden fail, max abs diff NaN, 12 NaN on boxes; p50 1.23 ms, p99
- * 2.34 ms; 1.53x vs reference; cache miss; latency unstable`.
+ * 2.34 ms (n=200); 1.53x vs reference; cache miss; latency unstable`.
  */
 export function renderEngineSummaryLine(e: EngineResult): string {
   const worst = worstOutput(e.golden);
@@ -183,7 +184,7 @@ export function renderEngineSummaryLine(e: EngineResult): string {
   const speedup = formatSpeedup(e.speedup, 'x');
   const parts = [
     worst === undefined ? golden : `${golden}, ${diffDetail(worst, 'max abs diff')} on ${worst.output}`,
-    `p50 ${formatMs(engine.p50)} ms, p99 ${formatMs(engine.p99)} ms`,
+    `p50 ${formatMs(engine.p50)} ms, p99 ${formatMs(engine.p99)} ms (n=${engine.n})`,
     speedup === DASH ? 'no reference' : `${speedup} vs reference`,
     `cache ${e.cache}`,
   ];

@@ -102,6 +102,9 @@ export interface BuildResults {
 /** Verdict of a base-vs-head latency comparison. */
 export type LatencyVerdict = 'regression' | 'improvement' | 'unchanged' | 'unstable' | 'new';
 
+/** A latency percentile kiln reports and compares. */
+export type LatencyStatistic = 'p50' | 'p90' | 'p99';
+
 /**
  * Head vs merge-base latency of one engine, measured interleaved (ABAB…) on the same machine in the
  * same job (`kiln bench --base REF`).
@@ -113,8 +116,13 @@ export interface LatencyComparison {
   target: string;
   metric: 'p50' | 'p99';
   /** Base and head summaries (ms); base is absent for a model or profile new in this change. */
-  base?: { p50: number; p99: number; n: number };
-  head: { p50: number; p99: number; n: number };
+  base?: { p50: number; p90?: number; p99: number; n: number };
+  head: { p50: number; p90?: number; p99: number; n: number };
+  /**
+   * The percentile `ratio` and `ci` compare: `metric`, or p90/p50 when too few samples hold its tail.
+   * Absent in results written before it was recorded (then `metric`).
+   */
+  statistic?: LatencyStatistic;
   /** head / base of `metric`; > 1 is slower. */
   ratio?: number;
   /** Bootstrap confidence interval of `ratio` at `confidence`. */

@@ -2,6 +2,7 @@
  * Default golden-test tolerances per engine precision. They are deliberately loose enough for the
  * rounding each precision implies and tight enough that a wrong kernel or a broken calibration fails.
  */
+import type { ToleranceConfig } from './config-schema.js';
 import type { Precision } from './results.js';
 
 /** An element passes when |got - ref| <= atol + rtol * |ref| (numpy.allclose semantics). */
@@ -28,4 +29,21 @@ const DEFAULTS: Record<Precision, Tolerance> = {
 /** The default tolerance for `precision`; a fresh object, so callers may override fields. */
 export function defaultTolerance(precision: Precision): Tolerance {
   return { ...DEFAULTS[precision] };
+}
+
+/** The tolerance for one output: per-output override, then the model's, then the precision default. */
+export function toleranceFor(
+  output: string,
+  precision: Precision,
+  config: ToleranceConfig | undefined,
+): Tolerance {
+  const override = config?.outputs?.[output];
+  if (override) return override;
+  if (config)
+    return {
+      atol: config.atol,
+      rtol: config.rtol,
+      ...(config.minCosine === undefined ? {} : { minCosine: config.minCosine }),
+    };
+  return defaultTolerance(precision);
 }

@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
  * kiln's own version, from the nearest package.json named `kiln-ml` above this module: the same code
  * runs from `src/` under vitest and from `build/src/` once compiled.
  */
+/** kiln's npm package name (npm's `kiln` is an unrelated package). */
+export const KILN_PACKAGE = 'kiln-ml';
+
 export const KILN_VERSION: string = findVersion(path.dirname(fileURLToPath(import.meta.url)));
 
 function findVersion(start: string): string {
@@ -15,7 +18,7 @@ function findVersion(start: string): string {
         name?: string;
         version?: string;
       };
-      if (pkg.name === 'kiln-ml' && pkg.version) return pkg.version;
+      if (pkg.name === KILN_PACKAGE && pkg.version) return pkg.version;
     } catch {
       // not here; keep climbing
     }

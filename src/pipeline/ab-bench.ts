@@ -107,7 +107,7 @@ export async function compareEngines(options: {
   }
 }
 
-function brief(samples: number[]): { p50: number; p99: number; n: number } {
+function brief(samples: number[]): { p50: number; p90: number; p99: number; n: number } {
   const s = summarize(samples);
-  return { p50: s.p50, p99: s.p99, n: s.n };
+  return { p50: s.p50, p90: s.p90, p99: s.p99, n: s.n };
 }

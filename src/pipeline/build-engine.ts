@@ -1,4 +1,4 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BenchConfig } from '../core/config-schema.js';
 import { sha256File } from '../core/hashing.js';
@@ -10,9 +10,11 @@ import type { CalibrationResult } from '../backends/calibration.js';
 import { benchShapes } from '../backends/profile-dims.js';
 import type { ArtifactRecord } from '../store/artifact.js';
 import type { HostCache } from '../store/host-cache.js';
+import type { RemoteEngineStore } from '../store/remote-engine-store.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { Provenance } from '../store/provenance.js';
 import { systemClock, type Clock } from './clock.js';
+import { compileRequest } from './compile-spec.js';
 import type { EngineJob } from './engine-jobs.js';
 import { goldenSpecSha256, writeGoldenRecord } from './golden-record.js';
 import { runGoldenSuite } from './golden-suite.js';
@@ -30,6 +32,8 @@ export interface BuildEngineContext {
   clock?: Clock;
   /** Engines shared by the jobs on this host (`--host-cache`): consulted on a miss, filled after a build. */
   hostCache?: HostCache;
+  /** Engines shared through a registry (`--remote-store`): consulted after the host cache, filled after a build. */
+  remoteStore?: RemoteEngineStore;
   /** Recorded in artifact.json of engines built here. */
   provenance?: Provenance;
 }
@@ -94,21 +98,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
     } else {
       ctx.progress.phase('compile', `${ctx.backend.name} ${job.precision}, key ${job.key.slice(0, 12)}…`);
       const started = clock.now();
-      const compiled = await ctx.backend.compile({
-        modelPath: job.model.path,
-        profile: job.profile,
-        precision: job.precision,
-        outDir: staging.dir,
-        ...(job.calibration
-          ? {
-              calibration: {
-                samples: job.calibration.samples,
-                method: job.calibration.method,
-                percentile: job.calibration.percentile,
-              },
-            }
-          : {}),
-      });
+      const compiled = await ctx.backend.compile(compileRequest(job.compile, staging.dir));
       compileMs = clock.now() - started;
       enginePath = path.join(staging.dir, compiled.fileName);
       notes = compiled.notes;
@@ -169,7 +159,26 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
     const latency = { engine: engineLatency, reference: referenceLatency };
     const phases = { compileMs, goldenMs, benchMs };
     if (found.status === 'hit') {
-      return { ...base, cache: 'hit', enginePath, golden: golden.result, latency, speedup, phases };
+      // The verdict is recorded whatever it is: a cached engine that failed its re-check must never
+      // be published, reused or verified on the strength of its first, passing golden run.
+      const previous = found.artifact.record;
+      await copyFile(enginePath, path.join(staging.dir, previous.engine.file));
+      const samplesFiles = await writeGoldenRecord(staging.dir, inputs.samples, golden.referenceOutputs);
+      const stored = await staging.commit({
+        ...previous,
+        golden: { ...golden.result, specSha256, samplesFiles, recheckedAt: new Date().toISOString() },
+        latency,
+        speedup,
+      });
+      return {
+        ...base,
+        cache: 'hit',
+        enginePath: stored.enginePath,
+        golden: golden.result,
+        latency,
+        speedup,
+        phases,
+      };
     }
     if (!golden.result.pass && ctx.goldenGateFails) {
       return { ...base, cache: 'miss', enginePath: '', golden: golden.result, latency, speedup, phases };
@@ -216,6 +225,16 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
       if (put.status === 'too-large')
         ctx.progress.warn(`${job.model.name}/${job.key.slice(0, 12)} is larger than the host cache`);
     }
+    if (ctx.remoteStore) {
+      // The engine is built and stored; a registry that is down costs other runners a rebuild, not this build.
+      await ctx.remoteStore.push(stored).then(
+        () => ctx.progress.phase('cache', `pushed ${job.key.slice(0, 12)} to ${ctx.remoteStore!.where}`),
+        (error: unknown) =>
+          ctx.progress.warn(
+            `remote store push of ${job.key.slice(0, 12)} failed: ${(error as Error).message}`,
+          ),
+      );
+    }
     return {
       ...base,
       cache: 'miss',
@@ -232,9 +251,28 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
 
 /**
  * The local store first; on a miss, the host cache (sha256-verified as it is copied in, placed by
- * rename), then the store again so the usual verification applies to what came from the host.
+ * rename), then the remote store (every file sha256-verified), each time the store again so the
+ * usual verification applies to what came in.
  */
 async function lookupWithHostCache(job: EngineJob, ctx: BuildEngineContext) {
+  const found = await lookupHost(job, ctx);
+  // A pull writes into the store as well: a read-only store goes on to stage's refusal.
+  if (found.status !== 'miss' || !ctx.remoteStore || ctx.store.readOnly) return found;
+  const pulled = await ctx.remoteStore.pull(ctx.store, job.model.name, job.key).catch((error: unknown) => ({
+    status: 'refused' as const,
+    reason: `unreachable: ${(error as Error).message}`,
+  }));
+  if (pulled.status === 'refused')
+    ctx.progress.warn(`remote store entry refused (${pulled.reason}); rebuilding`);
+  if (pulled.status !== 'hit') return found;
+  ctx.progress.phase(
+    'cache',
+    `pulled ${job.key.slice(0, 12)} from ${ctx.remoteStore.where}, every file sha256-verified`,
+  );
+  return ctx.store.lookup(job.model.name, job.key);
+}
+
+async function lookupHost(job: EngineJob, ctx: BuildEngineContext) {
   const found = await ctx.store.lookup(job.model.name, job.key);
   // Restoring from the host cache writes into the store: a read-only store goes on to stage's refusal.
   if (found.status !== 'miss' || !ctx.hostCache || ctx.store.readOnly) return found;

@@ -5,6 +5,7 @@ import { KILN_VERSION } from '../core/version.js';
 import type { Backend } from '../backends/backend.js';
 import type { HostCache } from '../store/host-cache.js';
 import { LocalStore, type StoreFs } from '../store/local-store.js';
+import type { RemoteEngineStore } from '../store/remote-engine-store.js';
 import type { Provenance } from '../store/provenance.js';
 import { buildEngine } from './build-engine.js';
 import type { Clock } from './clock.js';
@@ -24,6 +25,8 @@ export interface BuildTargetOptions {
   progress: Progress;
   clock?: Clock;
   hostCache?: HostCache;
+  /** The remote engine store (`--remote-store`): consulted after the host cache, filled after a build. */
+  remoteStore?: RemoteEngineStore;
   provenance?: Provenance;
 }
 
@@ -68,6 +71,7 @@ export async function buildTarget(options: BuildTargetOptions): Promise<TargetBu
           progress,
           ...(options.clock ? { clock: options.clock } : {}),
           ...(options.hostCache ? { hostCache: options.hostCache } : {}),
+          ...(options.remoteStore ? { remoteStore: options.remoteStore } : {}),
           ...(options.provenance ? { provenance: options.provenance } : {}),
         }),
       );

@@ -1,6 +1,6 @@
 import type { KilnConfig } from '../core/config-load.js';
 import type { ModelConfig } from '../core/config-schema.js';
-import { artifactKey, keyDocument, type KeyInputs } from '../core/artifact-key.js';
+import { artifactKey, keyDocument } from '../core/artifact-key.js';
 import { sha256File, sha256Tree } from '../core/hashing.js';
 import { assertTensorFits, effectiveLimits, runnerLimits, type Limits } from '../core/limits.js';
 import type { Precision } from '../core/results.js';
@@ -11,6 +11,7 @@ import { assertSupportedIo } from '../backends/io-type-check.js';
 import { assertNoShapeOperandInputs } from '../backends/shape-operand-inputs.js';
 import { goldenShapes } from '../backends/profile-dims.js';
 import { completeProfile } from '../backends/profile-complete.js';
+import { keyInputsFor, type CompileSpec } from './compile-spec.js';
 import { goldenInputs, type GoldenInputs } from './golden-inputs.js';
 import {
   checkGoldenAgainstManifest,
@@ -26,6 +27,8 @@ export interface EngineJob {
   description: ModelDescription;
   profile: EngineProfile;
   precision: Precision;
+  /** What compile() is asked for; `key` is made from exactly this value. */
+  compile: CompileSpec;
   key: string;
   keyInputs: Record<string, unknown>;
   /** Golden inputs, loaded and checked against the model while planning. */
@@ -114,39 +117,42 @@ export async function planEngineJobs(
           });
           continue;
         }
-        const inputs: KeyInputs = {
+        const calibration =
+          precision === 'int8' && calibrationSha256
+            ? await prepareCalibration(model, description, profile, manifest, calibrationSha256, limits)
+            : undefined;
+        const compile: CompileSpec = {
+          modelPath: model.path,
+          profile,
+          precision,
+          ...(calibration
+            ? {
+                calibration: {
+                  samples: calibration.samples,
+                  method: calibration.method,
+                  percentile: calibration.percentile,
+                },
+              }
+            : {}),
+        };
+        const inputs = keyInputsFor(compile, {
           modelSha256,
           manifestSha256,
-          profile:
-            'shapes' in profile
-              ? { shapes: profile.shapes }
-              : { min: profile.min, opt: profile.opt, max: profile.max },
-          precision,
           calibrationSha256,
           backend: { name: backend.name, version: backendVersion },
           hardware,
           compileOptions: backend.compileOptions(precision),
-        };
+        });
         jobs.push({
           model,
           description,
           profile,
           precision,
+          compile,
           key: artifactKey(inputs),
           keyInputs: keyDocument(inputs),
           golden,
-          ...(precision === 'int8' && calibrationSha256
-            ? {
-                calibration: await prepareCalibration(
-                  model,
-                  description,
-                  profile,
-                  manifest,
-                  calibrationSha256,
-                  limits,
-                ),
-              }
-            : {}),
+          ...(calibration ? { calibration } : {}),
         });
       }
     }

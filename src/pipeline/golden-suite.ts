@@ -2,7 +2,9 @@ import type { ToleranceConfig } from '../core/config-schema.js';
 import type { GoldenResult, Precision, TensorComparison } from '../core/results.js';
 import type { HostTensor } from '../core/tensor.js';
 import { compareTensors, describeFailure, mergeWorst } from '../core/tensor-compare.js';
-import { defaultTolerance, type Tolerance } from '../core/tolerances.js';
+import { toleranceFor, type Tolerance } from '../core/tolerances.js';
+
+export { toleranceFor };
 import type { EngineSession } from '../backends/backend.js';
 import { firstLine, GateError, InputError } from '../core/errors.js';
 
@@ -10,23 +12,6 @@ export interface GoldenRun {
   result: GoldenResult;
   /** The reference's outputs per sample, stored with the artifact as the golden record. */
   referenceOutputs: Array<Record<string, HostTensor>>;
-}
-
-/** The tolerance for one output: per-output override, then the model's, then the precision default. */
-export function toleranceFor(
-  output: string,
-  precision: Precision,
-  config: ToleranceConfig | undefined,
-): Tolerance {
-  const override = config?.outputs?.[output];
-  if (override) return override;
-  if (config)
-    return {
-      atol: config.atol,
-      rtol: config.rtol,
-      ...(config.minCosine === undefined ? {} : { minCosine: config.minCosine }),
-    };
-  return defaultTolerance(precision);
 }
 
 /**

@@ -41,7 +41,9 @@ export function wantedFromResults(builds: BuildResults[], models: string[]): Wan
 
 /**
  * Finds every wanted engine in the store, re-hashing it: a release is all verified engines or
- * nothing, so a missing or damaged one stops the publish before anything is written.
+ * nothing, so a missing or damaged one, or one whose latest recorded golden verdict failed (a
+ * re-check after a tolerance change, or a build under `gates.golden: warn`), stops the publish
+ * before anything is written.
  */
 export async function collectCandidates(
   store: LocalStore,
@@ -57,6 +59,13 @@ export async function collectCandidates(
     }
     if (found.status === 'corrupt') {
       throw new InputError(`${where}: the stored artifact is damaged (${found.reason}); rebuild it`);
+    }
+    const golden = found.artifact.record.golden;
+    if (!golden.pass) {
+      const when = golden.recheckedAt ? `its golden re-check of ${golden.recheckedAt}` : 'its golden gate';
+      throw new GateError(
+        `refusing to publish: ${where} failed ${when} (${golden.failure ?? 'failed'}); nothing was published`,
+      );
     }
     const list = byModel.get(w.model) ?? [];
     list.push({ artifact: found.artifact, target: w.target });

@@ -33,6 +33,11 @@ export interface ArtifactRecord {
     /** Hash of what the golden suite was run with (inputs, samples, seed, tolerances). */
     specSha256: string;
     samplesFiles: GoldenSampleFiles[];
+    /**
+     * Set when the verdict comes from re-checking a cached engine against a changed golden spec
+     * (inputs, samples or tolerances): `pass` is then that re-check's verdict, not the build's.
+     */
+    recheckedAt?: string;
   };
   latency: { engine: LatencyStats; reference?: LatencyStats };
   speedup?: number;

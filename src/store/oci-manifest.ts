@@ -51,7 +51,7 @@ export function engineAnnotations(engine: ReleaseEngine, artifact: ArtifactRecor
     ['dev.kiln.target', engine.target],
     ['dev.kiln.model-sha256', text(inputs.model)],
     ['dev.kiln.manifest-sha256', text(inputs.manifest)],
-    ['dev.kiln.calibration-sha256', text(inputs.calibration)],
+    ['dev.kiln.calibration-sha256', text(calibrationData(inputs.calibration))],
     ['dev.kiln.shapes', inputs.profile === undefined ? undefined : canonicalJson(inputs.profile)],
     [
       'dev.kiln.compile-options',
@@ -121,4 +121,11 @@ function sourceUrl(record: ReleaseRecord): string {
   const run = record.provenance?.workflowRun;
   const server = run ? new URL(run).origin : 'https://github.com';
   return `${server}/${record.provenance?.repository ?? ''}`;
+}
+
+/** The calibration data hash of a key document: `{data, method, percentile}`, or a bare hash in older records. */
+function calibrationData(calibration: unknown): unknown {
+  return calibration !== null && typeof calibration === 'object'
+    ? (calibration as { data?: unknown }).data
+    : calibration;
 }

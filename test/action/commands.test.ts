@@ -20,7 +20,6 @@ import { DEFAULT_MARKER, hasMarker } from '../../src/action/sticky-comment.js';
 import { InputError } from '../../src/core/errors.js';
 import {
   BASE_SHA,
-  HEAD_SHA,
   abResults,
   buildResults,
   fakeCache,
@@ -33,6 +32,7 @@ import {
   recordingIO,
 } from '../helpers/action-fakes.js';
 import type { EventLog, RecordingIO } from '../helpers/action-fakes.js';
+import { gitRepo, twoModelConfig, type CommitFiles } from '../helpers/git-repo.js';
 import { BOT_LOGIN, DEFAULT_TOKEN, startGitHubServer, validateRequest } from '../helpers/github-server.js';
 import type { GitHubTestServer } from '../helpers/github-server.js';
 
@@ -175,50 +175,65 @@ describe('inputs', () => {
 
 // ---------------------------------------------------------------------------------------------------
 
-describe('plan', () => {
-  const matrix = JSON.parse(
-    planMatrix([
-      ['det', 'cpu'],
-      ['det', 'a10g'],
-    ]),
-  ) as unknown;
+describe('plan, in-process (no kiln CLI)', () => {
+  const cpuOnly = (model: string) => ({
+    target: 'cpu',
+    'runs-on': ['self-hosted', 'cpu'],
+    model,
+    backend: 'onnxruntime-cpu',
+  });
+  async function repoWith(change: CommitFiles): Promise<{ repo: string; base: string; head: string }> {
+    const repo = path.join(tmp, 'repo');
+    const files = { 'kiln.yaml': twoModelConfig(), 'models/det.onnx': 'det', 'models/rec.onnx': 'rec' };
+    const [base, head] = await gitRepo(repo, [files, change]);
+    return { repo, base: base!, head: head! };
+  }
+  const transfer = () => folderTransfer(path.join(tmp, 'artifacts'));
 
-  it('sets the matrix output from kiln plan, diffing against the pull request base', async () => {
-    const kiln = fakeKiln({ plan: { json: matrix } });
-    expect(await runAction({ command: 'plan' }, { kiln, context: prContext() })).toEqual([]);
+  it('sets the matrix of the changed model, diffing against the pull request base, and uploads the plan', async () => {
+    const { repo, base, head } = await repoWith({ 'models/rec.onnx': 'a new rec' });
+    const t = transfer();
+    const context = prContext({}, { baseSha: base, headSha: head });
+    expect(
+      await runAction({ command: 'plan', config: path.join(repo, 'kiln.yaml') }, { context, transfer: t }),
+    ).toEqual([]);
     expect(process.exitCode).toBeUndefined();
-    expect(JSON.parse(io.outputs.matrix!)).toEqual(matrix);
-    expect(kiln.calls).toHaveLength(1);
-    expect(kiln.calls[0]!.slice(0, 5)).toEqual(['plan', '--config', 'kiln.yaml', '--base', BASE_SHA]);
-    expect(io.infos).toEqual(['kiln plan: 2 build job(s): det@cpu, det@a10g']);
+    expect(JSON.parse(io.outputs.matrix!)).toEqual({ include: [cpuOnly('rec')] });
+    expect(io.infos.at(-1)).toBe('kiln plan: 1 build job(s): rec@cpu');
+    expect(io.infos[0]).toContain('rec: model file models/rec.onnx changed');
+    expect(t.uploads.map((u) => [u.name, u.files.map((f) => path.basename(f))])).toEqual([
+      ['kiln-plan', ['matrix.json', 'pull-request.json']],
+    ]);
+    const planned = JSON.parse(
+      await readFile(path.join(tmp, 'artifacts', 'kiln-plan', 'pull-request.json'), 'utf8'),
+    );
+    expect(planned).toEqual({ number: 42, headSha: head });
   });
 
-  it('plans every model (--all) outside a pull request, and honours the base input', async () => {
-    const kiln = fakeKiln({ plan: { json: matrix } });
+  it('plans every model outside a pull request; an empty plan is news, not a failure', async () => {
+    const { repo, base } = await repoWith({ 'README.md': 'docs only' });
+    const config = path.join(repo, 'kiln.yaml');
     await runAction(
-      { command: 'plan', config: 'ci/kiln.yaml' },
-      { kiln, context: prContext({ pullRequest: undefined }) },
+      { command: 'plan', config },
+      { context: prContext({ pullRequest: undefined }), transfer: transfer() },
     );
-    expect(flagsOf(kiln.calls[0]!)).toMatchObject({ config: 'ci/kiln.yaml', all: 'true' });
-    await runAction({ command: 'plan', base: 'origin/main' }, { kiln, context: prContext() });
-    expect(flagsOf(kiln.calls[1]!)).toMatchObject({ base: 'origin/main' });
+    expect(JSON.parse(io.outputs.matrix!)).toEqual({ include: [cpuOnly('det'), cpuOnly('rec')] });
+    io = recordingIO();
+    await runAction({ command: 'plan', config, base }, { context: prContext(), transfer: transfer() });
+    expect(io.outputs.matrix).toBe('{"include":[]}');
+    expect(io.infos.at(-1)).toBe('kiln plan: no model or kiln.yaml change needs engines');
     expect(errors()).toEqual([]);
   });
 
-  it('an empty plan is news, not a failure', async () => {
-    const kiln = fakeKiln({ plan: { json: { include: [] } } });
-    expect(await runAction({ command: 'plan' }, { kiln, context: prContext() })).toEqual([]);
-    expect(process.exitCode).toBeUndefined();
-    expect(io.outputs.matrix).toBe('{"include":[]}');
-    expect(io.infos).toEqual(['kiln plan: no model or kiln.yaml change needs engines']);
-  });
-
-  it("fails with kiln's own reason when kiln plan exits 2", async () => {
-    const reason = 'kiln.yaml: models[1].path: models/gone.onnx does not exist';
-    const kiln = fakeKiln({ plan: { exitCode: 2, reason } });
-    expect(await runAction({ command: 'plan' }, { kiln, context: prContext() })).toEqual([
-      `::error::kiln plan failed: ${reason}`,
-    ]);
+  it('a kiln.yaml syntax error fails the plan in one line naming the file; no matrix is set', async () => {
+    const { repo, base, head } = await repoWith({ 'kiln.yaml': 'version: 1\nmodels: [\n' });
+    const context = prContext({}, { baseSha: base, headSha: head });
+    const failed = await runAction(
+      { command: 'plan', config: path.join(repo, 'kiln.yaml') },
+      { context, transfer: transfer() },
+    );
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatch(/^::error::.*kiln\.yaml:\d+: invalid YAML/);
     expect(process.exitCode).toBe(1);
     expect(io.outputs).toEqual({});
   });
@@ -298,6 +313,34 @@ describe('build', () => {
       'build --config',
       'bench --base',
     ]);
+  });
+
+  it('remote-store passes --remote-store (and --plain-http) to kiln build only', async () => {
+    const kiln = fakeKiln({ keys: { json: keys }, build: buildStep(), bench: { json: compared } }, []);
+    const failed = await runAction(
+      {
+        command: 'build',
+        target: 'cpu',
+        cache: 'false',
+        'remote-store': 'oci://127.0.0.1:5000/kiln',
+        'plain-http': 'true',
+        'results-dir': path.join(tmp, 'results'),
+      },
+      {
+        kiln,
+        cache: fakeCache([], []),
+        transfer: folderTransfer(path.join(tmp, 'artifacts')),
+        context: prContext(),
+      },
+    );
+    expect(failed).toEqual([]);
+    const build = kiln.calls.find((c) => c[0] === 'build')!;
+    expect(build.slice(build.indexOf('--remote-store'), build.indexOf('--remote-store') + 3)).toEqual([
+      '--remote-store',
+      'oci://127.0.0.1:5000/kiln',
+      '--plain-http',
+    ]);
+    expect(kiln.calls.filter((c) => c.includes('--remote-store')).map((c) => c[0])).toEqual(['build']);
   });
 
   it('keys → restore → build → bench → save only new engines → upload build.json and ab.json', async () => {
@@ -414,8 +457,50 @@ describe('build', () => {
     expect(failed).toEqual([`::error::kiln build on cpu: ${reason}`]);
     expect(process.exitCode).toBe(1);
     expect(log.slice(-2)).toEqual(['save k-rec', 'upload kiln-results-cpu-all']);
-    expect(transfer.uploads[0]!.files.map((f) => path.basename(f))).toEqual(['build.json', 'ab.json']);
+    expect(transfer.uploads[0]!.files.map((f) => path.basename(f))).toEqual([
+      'build.json',
+      'ab.json',
+      'failure.json',
+    ]);
+    expect(JSON.parse(await readFile(path.join(resultsDir, 'failure.json'), 'utf8'))).toEqual({
+      schema: 'kiln.build-failure/v1',
+      target: 'cpu',
+      model: '',
+      exitCode: 1,
+      reason: `kiln build on cpu: ${reason}`,
+    });
     expect(io.outputs['results-path']).toBe(resultsDir);
+  });
+
+  it("a failed upload never hides kiln's verdict; after a passing build it fails the job itself", async () => {
+    const reason = 'golden check failed on cpu: det/s384 output y: 7 of 10 elements differ';
+    const broken = {
+      upload: async () => {
+        throw new Error('artifact service unavailable');
+      },
+      downloadAll: async () => [],
+    };
+    const inputs = { command: 'build', target: 'cpu', 'results-dir': path.join(tmp, 'results') };
+    const gateFailed = fakeKiln({
+      keys: { json: keys },
+      build: buildStep(1, reason),
+      bench: { json: compared },
+    });
+    expect(
+      await runAction(inputs, {
+        kiln: gateFailed,
+        cache: fakeCache([]),
+        transfer: broken,
+        context: prContext(),
+      }),
+    ).toEqual([`::error::kiln build on cpu: ${reason}`]);
+    expect(io.warnings).toEqual(['uploading the results of cpu failed: artifact service unavailable']);
+
+    stdout.length = 0;
+    const passed = fakeKiln({ keys: { json: keys }, build: buildStep(0), bench: { json: compared } });
+    expect(
+      await runAction(inputs, { kiln: passed, cache: fakeCache([]), transfer: broken, context: prContext() }),
+    ).toEqual(['::error::uploading the results of cpu failed: artifact service unavailable']);
   });
 
   it('kiln build exit 2 skips the bench and fails with the reason; exit 2 from kiln keys stops early', async () => {
@@ -431,7 +516,12 @@ describe('build', () => {
     ).toEqual(['::error::kiln build on cpu: kiln.yaml: no target cpu']);
     // keys (head), keys --base (the merge base's), build; no bench after an exit 2.
     expect(broken.calls.map((c) => c[0])).toEqual(['keys', 'keys', 'build']);
-    expect(transfer.uploads).toEqual([]);
+    // Only the failure record goes up, so the report's line for cpu carries kiln's reason.
+    expect(transfer.uploads.map((u) => u.files.map((f) => path.basename(f)))).toEqual([['failure.json']]);
+    expect(JSON.parse(await readFile(path.join(resultsDir, 'failure.json'), 'utf8'))).toMatchObject({
+      exitCode: 2,
+      reason: 'kiln build on cpu: kiln.yaml: no target cpu',
+    });
 
     stdout.length = 0;
     const noKeys = fakeKiln({ keys: { exitCode: 2, reason: 'kiln.yaml: not found' } });
@@ -443,28 +533,21 @@ describe('build', () => {
 });
 
 describe('actionsEngineCache without the cache service', () => {
-  it('restore misses and save warns, neither throws nor fails the job', async () => {
+  it('restore misses and save does nothing: one warning, no error, the job does not fail', async () => {
+    delete process.env.ACTIONS_CACHE_URL;
+    delete process.env.ACTIONS_RESULTS_URL;
     const dir = path.join(tmp, 'engine');
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'artifact.json'), '{}');
-    // @actions/cache waits 5 s between its attempts at the (missing) service; don't sit through them.
-    const realSetTimeout = globalThis.setTimeout;
-    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) =>
-      realSetTimeout(fn, Math.min(ms ?? 0, 10))) as typeof setTimeout);
     const cache = actionsEngineCache();
     const key = 'a'.repeat(64);
     await expect(cache.restore(dir, key)).resolves.toBe(false);
     await expect(cache.save(dir, key)).resolves.toBeUndefined();
     expect(errors()).toEqual([]);
     expect(process.exitCode).toBeUndefined();
-    // @actions/cache itself turns "no cache service" into a warning; the adapter catches the rest.
-    const all = warnings().join('\n');
-    expect(all, coreLines().join('\n')).toMatch(
-      /Failed to restore|engine cache restore for aaaaaaaaaaaa failed/,
-    );
-    expect(all).toMatch(
-      /Failed to save|engine cache save for aaaaaaaaaaaa failed \(the build still counts\)/,
-    );
+    expect(warnings()).toEqual([
+      '::warning::engine cache: no GitHub cache service on this runner (ACTIONS_CACHE_URL/ACTIONS_RESULTS_URL unset); engines are neither restored nor saved',
+    ]);
     expect(engineCacheKey(key)).toBe(`kiln-engine-v1-${key}`);
   });
 });
@@ -479,7 +562,20 @@ describe('report', () => {
   ];
   const inputs = (plan: string) => ({ command: 'report', 'github-token': DEFAULT_TOKEN, plan });
   const github = () => createGitHubApi(DEFAULT_TOKEN, { baseUrl: server.url, sleep: async () => {} });
-  const deps = () => ({ context: prContext(), transfer: folderTransfer(artifacts()), github: github() });
+  let shas: { base: string; head: string };
+  const deps = () => ({
+    context: prContext({}, { baseSha: shas.base, headSha: shas.head }),
+    transfer: folderTransfer(artifacts()),
+    github: github(),
+  });
+  // Gates are read from the base commit's kiln.yaml with git, in the workspace.
+  beforeEach(async () => {
+    const repo = path.join(tmp, 'repo');
+    const files = { 'kiln.yaml': twoModelConfig(), 'models/det.onnx': 'det', 'models/rec.onnx': 'rec' };
+    const [base, head] = await gitRepo(repo, [files, { 'models/det.onnx': 'new det' }]);
+    shas = { base: base!, head: head! };
+    process.env.GITHUB_WORKSPACE = repo;
+  });
   const reports = () => server.comments.filter((c) => hasMarker(c.body, DEFAULT_MARKER));
   const commentPosts = () =>
     server.requests.filter((r) => r.method === 'POST' && r.operationId === 'issues/create-comment');
@@ -509,7 +605,7 @@ describe('report', () => {
     expect(server.checkRuns).toHaveLength(1);
     expect(server.checkRuns[0]!.body).toMatchObject({
       name: 'kiln',
-      head_sha: HEAD_SHA,
+      head_sha: shas.head,
       status: 'completed',
       conclusion: 'success',
     });
@@ -519,7 +615,7 @@ describe('report', () => {
     expect(io.infos).toContain(`kiln report: created ${io.outputs['comment-url']}`);
   });
 
-  it('a results file whose engine is {} fails the job in one line naming the file and key, posting nothing', async () => {
+  it('a results file whose engine is {} fails the job in one line naming the file and key, and the check with it', async () => {
     await placePassing(['cpu']);
     const build = buildResults('a10g', [{ model: 'det' }]);
     await placeResults(artifacts(), 'kiln-results-a10g-det', {
@@ -529,7 +625,11 @@ describe('report', () => {
     expect(failures).toEqual([
       `::error::${path.join(tmp, 'runner-temp', 'kiln-report', 'kiln-results-a10g-det', 'build.json')}: engines[0].model: found nothing (key missing), expected string (+10 more)`,
     ]);
-    expect(reports()).toHaveLength(0);
+    // Fail closed: no half report, but a failed check (a required check is never left pending).
+    expect(server.checkRuns.map((c) => c.body)).toMatchObject([{ conclusion: 'failure' }]);
+    expect(reports()).toHaveLength(1);
+    expect(reports()[0]!.body).toContain('the gate could not decide');
+    expect(reports()[0]!.body).toContain('engines\\[0\\].model');
   });
 
   it('a second report updates the same comment (no duplicate)', async () => {

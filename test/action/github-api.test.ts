@@ -296,7 +296,7 @@ describe('retries', () => {
       api.createCheckRun('o', 'r', {
         name: 'kiln',
         head_sha: 'a',
-        conclusion: 'neutral',
+        conclusion: 'failure',
         title: 't',
         summary: 's',
       }),

@@ -10,7 +10,8 @@
  *   is. Results reach `report` through local-action's artifact stub; that stub only knows artifacts
  *   uploaded in the same process, so the entry (test/helpers/action-e2e-entry.ts) first uploads them
  *   through the Action's own results transfer, as the build jobs would.
- * - `plan`: against a temp git repository with the real compiled CLI (`kiln: node <ROOT>/bin/kiln.js`).
+ * - `plan`: against a temp git repository, in the Action's own process (no kiln CLI needed).
+ * - `report` reads the gates from kiln.yaml at the base commit of a temp git repository (GITHUB_WORKSPACE).
  *
  * local-action does not set a failing exit code on `core.setFailed` (it prints `::error::…`), so the
  * tests read the workflow commands it prints. Set KILN_E2E_PRINT=1 to see the rendered PR comment.
@@ -25,12 +26,12 @@ import { DEFAULT_MARKER, hasMarker } from '../../src/action/sticky-comment.js';
 import { abResults, buildResults, planMatrix } from '../helpers/action-fakes.js';
 import { BOT_LOGIN, DEFAULT_TOKEN, startGitHubServer, validateRequest } from '../helpers/github-server.js';
 import type { GitHubTestServer } from '../helpers/github-server.js';
+import { gitRepo, twoModelConfig } from '../helpers/git-repo.js';
 import { ROOT } from '../helpers/kiln-cli.js';
 
 const LOCAL_ACTION = path.join(ROOT, 'node_modules', '@github', 'local-action', 'bin', 'local-action.js');
 const ENTRY = 'test/helpers/action-e2e-entry.ts';
 const HEAD = '1111111111111111111111111111111111111111';
-const BASE = '2222222222222222222222222222222222222222';
 
 let tmp: string;
 let server: GitHubTestServer;
@@ -133,9 +134,17 @@ afterEach(async () => {
 });
 
 describe('report under local-action', () => {
+  let headSha = HEAD;
   async function reportRun(plan: string, targets: string[]): Promise<LocalRun> {
+    // The report reads the gates from kiln.yaml at the base commit, with git, in the workspace.
+    const repo = path.join(tmp, 'repo');
+    const [base, head] = await gitRepo(repo, [
+      { 'kiln.yaml': twoModelConfig(), 'models/det.onnx': 'det', 'models/rec.onnx': 'rec' },
+      { 'models/det.onnx': 'new det' },
+    ]);
+    headSha = head!;
     const eventFile = path.join(tmp, 'event.json');
-    await writeFile(eventFile, JSON.stringify(pullRequestEvent(7, HEAD, BASE)));
+    await writeFile(eventFile, JSON.stringify(pullRequestEvent(7, head!, base!)));
     const uploads = [];
     for (const target of targets) {
       const dir = path.join(tmp, 'build-jobs', target);
@@ -156,6 +165,7 @@ describe('report under local-action', () => {
         GITHUB_EVENT_NAME: 'pull_request',
         GITHUB_EVENT_PATH: eventFile,
         KILN_E2E_UPLOADS: JSON.stringify(uploads),
+        GITHUB_WORKSPACE: repo,
       },
       { GITHUB_API_URL: server.url },
     );
@@ -193,7 +203,7 @@ describe('report under local-action', () => {
     expect(server.checkRuns).toHaveLength(1);
     expect(server.checkRuns[0]!.body).toMatchObject({
       name: 'kiln',
-      head_sha: HEAD,
+      head_sha: headSha,
       status: 'completed',
       conclusion: 'success',
     });
@@ -219,7 +229,7 @@ describe('report under local-action', () => {
   });
 });
 
-describe('plan under local-action, with the real kiln CLI', () => {
+describe('plan under local-action, in the Action process (no kiln CLI)', () => {
   const CONFIG = `version: 1
 models:
   - name: det
@@ -261,7 +271,6 @@ targets:
     const run = await localAction({
       INPUT_COMMAND: 'plan',
       INPUT_CONFIG: path.join(repo, 'kiln.yaml'),
-      INPUT_KILN: `node ${path.join(ROOT, 'bin', 'kiln.js')}`,
       GITHUB_EVENT_NAME: 'pull_request',
       GITHUB_EVENT_PATH: eventFile,
     });

@@ -154,12 +154,12 @@ describe('latency verdict', () => {
     // 60 samples cannot resolve p99 or p90 tails: compareLatency falls back to p50 and says so.
     expect(comparedMetric(d, 'p99')).toBe('p50');
     expect(latencyLine(d, 'p50', '1')).toBe('p50 +40% [+39%, +41%] vs serving 1');
-    expect(latencyLine({ ratio: 1.38, ci: [1.31, 1.45], verdict: 'regression' }, 'p99', '1')).toBe(
-      'p99 +38% [+31%, +45%] vs serving 1',
-    );
-    expect(latencyLine({ ratio: 0.9, ci: [0.85, 1.02], verdict: 'unchanged' }, 'p99', '7')).toBe(
-      'p99 -10% [-15%, +2%] vs serving 7',
-    );
+    expect(
+      latencyLine({ ratio: 1.38, ci: [1.31, 1.45], verdict: 'regression', statistic: 'p99' }, 'p99', '1'),
+    ).toBe('p99 +38% [+31%, +45%] vs serving 1');
+    expect(
+      latencyLine({ ratio: 0.9, ci: [0.85, 1.02], verdict: 'unchanged', statistic: 'p99' }, 'p99', '7'),
+    ).toBe('p99 -10% [-15%, +2%] vs serving 7');
   });
 
   it('lets the same speed (and an unresolvable one) through', () => {
@@ -179,7 +179,9 @@ describe('latency verdict', () => {
   });
 
   it('keeps the metric asked for when nothing fell back', () => {
-    expect(comparedMetric({ ratio: 1, ci: [1, 1], verdict: 'unchanged' }, 'p99')).toBe('p99');
+    expect(comparedMetric({ ratio: 1, ci: [1, 1], verdict: 'unchanged', statistic: 'p99' }, 'p99')).toBe(
+      'p99',
+    );
   });
 });
 

@@ -21,7 +21,7 @@ const base: KeyInputs = {
   manifestSha256: hex('b'),
   profile: { shapes: { x: [1, 3, 384, 384] } },
   precision: 'int8',
-  calibrationSha256: hex('c'),
+  calibration: { dataSha256: hex('c'), method: 'percentile', percentile: 99.99 },
   backend: { name: 'tensorrt', version: '10.3.0' },
   hardware: {
     kind: 'gpu',
@@ -58,7 +58,9 @@ describe('artifactKey', () => {
       }),
     ],
     ['precision', (k) => ({ ...k, precision: 'fp16' })],
-    ['int8 calibration sha', (k) => ({ ...k, calibrationSha256: hex('f') })],
+    ['int8 calibration sha', (k) => ({ ...k, calibration: { ...k.calibration!, dataSha256: hex('f') } })],
+    ['int8 calibration method', (k) => ({ ...k, calibration: { ...k.calibration!, method: 'minmax' } })],
+    ['int8 calibration percentile', (k) => ({ ...k, calibration: { ...k.calibration!, percentile: 99.9 } })],
     ['backend name', (k) => ({ ...k, backend: { ...k.backend, name: 'onnxruntime-gpu' } })],
     ['backend version', (k) => ({ ...k, backend: { ...k.backend, version: '10.3.1' } })],
     ['compile option value', (k) => ({ ...k, compileOptions: { ...k.compileOptions, workspaceMb: 2048 } })],
@@ -92,18 +94,22 @@ describe('artifactKey', () => {
     expect(new Set(keys).size).toBe(4);
   });
 
-  it('ignores the calibration sha for fp32 and fp16 engines', () => {
+  it('ignores the calibration for fp32 and fp16 engines', () => {
     for (const precision of ['fp32', 'fp16'] as const) {
-      const a = artifactKey({ ...base, precision, calibrationSha256: hex('c') });
-      const b = artifactKey({ ...base, precision, calibrationSha256: hex('f') });
-      const c = artifactKey({ ...base, precision, calibrationSha256: null });
+      const a = artifactKey({ ...base, precision });
+      const b = artifactKey({
+        ...base,
+        precision,
+        calibration: { dataSha256: hex('f'), method: 'minmax', percentile: 50 },
+      });
+      const c = artifactKey({ ...base, precision, calibration: null });
       expect(b).toBe(a);
       expect(c).toBe(a);
     }
   });
 
   it('int8 with and without calibration data differ', () => {
-    expect(artifactKey({ ...base, calibrationSha256: null })).not.toBe(artifactKey(base));
+    expect(artifactKey({ ...base, calibration: null })).not.toBe(artifactKey(base));
   });
 
   it('records the kiln compile options version in the hashed document', () => {
@@ -112,7 +118,7 @@ describe('artifactKey', () => {
       ...base.compileOptions,
       kilnCompileOptionsVersion: COMPILE_OPTIONS_VERSION,
     });
-    expect(doc.calibration).toBe(hex('c'));
+    expect(doc.calibration).toEqual({ data: hex('c'), method: 'percentile', percentile: 99.99 });
     expect(keyDocument({ ...base, precision: 'fp32' }).calibration).toBeNull();
   });
 

@@ -31,7 +31,7 @@ describe('compareLatency', () => {
         metric: 'p50',
       },
     );
-    expect(flat).toEqual({ ratio: 1, ci: [1, 1], verdict: 'unchanged' });
+    expect(flat).toEqual({ ratio: 1, ci: [1, 1], verdict: 'unchanged', statistic: 'p50' });
   });
 
   it('flags a clear 2x slowdown as a regression and a 2x speedup as an improvement', () => {
@@ -94,13 +94,16 @@ describe('compareLatency', () => {
     const sorted = (xs: number[]) => Float64Array.from(xs).sort();
     expect(fallback.ratio).toBe(percentile(sorted(head), 90) / percentile(sorted(base), 90));
     expect(fallback.note).toBe('p99 needs >= 1000 samples per side, got 200/200: compared p90');
+    expect(fallback.statistic).toBe('p90');
     const at = (n: number) => compareLatency(base.slice(0, n), head.slice(0, n), { ...gate, metric: 'p99' });
     expect(at(100).note).toMatch(/compared p90$/);
     expect(at(99).note).toMatch(/compared p50$/);
+    expect(at(99).statistic).toBe('p50');
     const big = [lognormal(6, 1000), lognormal(7, 1200)] as const;
     const full = compareLatency(big[0], big[1], { ...gate, metric: 'p99', resamples: 200 });
     expect(full.ratio).toBe(percentile(sorted(big[1]), 99) / percentile(sorted(big[0]), 99));
     expect(full.note).toBeUndefined();
+    expect(full.statistic).toBe('p99');
     const tiny = compareLatency(base.slice(0, 50), head.slice(0, 19), { ...gate, metric: 'p99' });
     expect(tiny.verdict).toBe('unstable');
     expect(tiny.note).toBe(

@@ -96,7 +96,7 @@ function input(over: Partial<PrCommentInput> = {}): PrCommentInput {
     gates: { golden: 'fail', latency: { metric: 'p99', maxRegressionPct: 10, confidence: 0.95 } },
     context: {
       headSha: '0123456789abcdef0123456789abcdef01234567',
-      baseRef: 'main',
+      baseRef: 'fedcba9876543210fedcba9876543210fedcba98',
       runUrl: 'https://github.com/o/r/actions/runs/1',
       summaryUrl: 'https://github.com/o/r/actions/runs/1#summary-2',
     },
@@ -148,7 +148,7 @@ function expectWellFormed(body: string): void {
   expect(body.startsWith(`${MARKER}\n`)).toBe(true);
   expect(count(body, MARKER)).toBe(1);
   for (const line of body.split('\n').filter((l) => l.startsWith('|'))) {
-    expect(cellBreaks(line), line).toBe(9);
+    expect(cellBreaks(line), line).toBe(10);
     expect(line.endsWith(' |')).toBe(true);
   }
   expect(body.split('\n').filter((l) => l.startsWith('```')).length % 2).toBe(0);
@@ -163,8 +163,14 @@ describe('renderPrComment', () => {
     expect(out.title).toBe('9 engines on 3 targets passed');
     expect(out.failures).toEqual([]);
     expect(out.body).toContain('### ✅ kiln: 9 engines on 3 targets passed');
-    expect(count(out.body, '<details>')).toBe(1);
+    // Passing rows and the charts, each collapsed.
+    expect(count(out.body, '<details>')).toBe(2);
     expect(count(out.body, '```mermaid')).toBe(2);
+    expect(out.body).toContain('title "ocr-det: p99 ms (n=200), bars head, line base"');
+    expect(out.body).toContain('| p99 5.50 → 5.46 (n=200/200) | -0.0400 ms | -0.7% [-1.9%, +0.4%] p99 |');
+    expect(out.body).toContain(
+      'Head [`0123456789ab`](https://github.com/o/r/commit/0123456789abcdef0123456789abcdef01234567) vs merge base [`fedcba987654`](https://github.com/o/r/commit/fedcba9876543210fedcba9876543210fedcba98)',
+    );
     expect(out.summary).toBe(out.body.slice(MARKER.length + 1));
     expectWellFormed(out.body);
     await expect(out.body).toMatchFileSnapshot('__snapshots__/pr-comment-all-pass.md');
@@ -216,6 +222,29 @@ describe('renderPrComment', () => {
     await expect(out.body).toMatchFileSnapshot('__snapshots__/pr-comment-latency-regression.md');
   });
 
+  it('a comparison that fell back to p50 names p50 in its cells and its chart draws p50', () => {
+    // 40 samples per side cannot hold a p99 tail: the gate compared p50, +490%. The p99s point the
+    // other way; a chart of p99 would draw the head bar below the base line.
+    const fellBack = (profile: string, p50: [number, number], p99: [number, number]): AbOptions => ({
+      profile,
+      statistic: 'p50',
+      base: { p50: p50[0], p99: p99[0], n: 40 },
+      head: { p50: p50[1], p99: p99[1], n: 40 },
+      ratio: p50[1] / p50[0],
+      ci: [p50[1] / p50[0] - 0.5, p50[1] / p50[0] + 0.5],
+      verdict: 'regression',
+    });
+    const builds = [build('cpu', [engine(), engine({ profile: 's640' })])];
+    const comparisons = [fellBack('s384', [1, 5.9], [9, 6]), fellBack('s640', [2, 2.1], [3, 3.1])];
+    const out = renderPrComment(input({ builds, expectedTargets: ['cpu'], ab: [ab('cpu', comparisons)] }));
+    expectWellFormed(out.body);
+    expect(out.body).toContain('| p50 1.00 → 5.90 (n=40/40) | +4.90 ms | +490.0% [+440.0%, +540.0%] p50 |');
+    expect(out.body).not.toMatch(/p99 ms|p99 9\.00/);
+    expect(out.body).toContain('title "ocr-det: p50 ms (n=40), bars head, line base"');
+    expect(out.body).toContain('  bar [5.9, 2.1]');
+    expect(out.body).toContain('  line [1, 2]');
+  });
+
   it('unstable comparisons are not blamed on the model and never fail the gate', async () => {
     const builds = [build('cpu', [engine()])];
     const note = 'base and head windows never agreed (cv 14%)';
@@ -239,7 +268,9 @@ describe('renderPrComment', () => {
       input({ builds, expectedTargets: ['cpu'], ab: [ab('cpu', [{ model: 'ocr-rec', p99: [null, 7.1] }])] }),
     );
     expect(out.conclusion).toBe('success');
-    expect(out.body).toContain('| — → 7.10 | — | 🆕 new (no base) |');
+    expect(out.body).toContain('| p99 7.10 (n=200) | — | — | 🆕 new (no base) |');
+    // One bar says less than the row: no chart.
+    expect(out.body).not.toContain('```mermaid');
     await expect(out.body).toMatchFileSnapshot('__snapshots__/pr-comment-new-model.md');
   });
 
@@ -281,13 +312,14 @@ describe('renderPrComment', () => {
     expect(out.body).not.toContain('<img');
     expect(out.body).not.toContain('@octocat');
     expect(out.body).not.toMatch(/\]\(http/);
-    expect(count(out.body, '<details>')).toBe(1);
-    expect(count(out.body, '<summary>')).toBe(1);
+    // Only kiln's own: the passing rows and the chart of the two engines.
+    expect(count(out.body, '<details>')).toBe(2);
+    expect(count(out.body, '<summary>')).toBe(2);
     expect(count(out.body, '<!--')).toBe(1);
     expect(out.failures.every((line) => !line.includes('\n') && !line.includes('\r'))).toBe(true);
     const job = renderJobSummary(input({ builds, context }));
     expect(job).not.toContain('<img');
-    expect(count(job, '<details>')).toBe(1);
+    expect(count(job, '<details>')).toBe(2);
     await expect(out.body).toMatchFileSnapshot('__snapshots__/pr-comment-hostile.md');
   });
 
@@ -372,7 +404,7 @@ describe('size limits', () => {
     expect(out.body.length).toBeLessThanOrEqual(GITHUB_COMMENT_LIMIT);
     expect(out.body).toContain('Full report: [job summary]');
     expectWellFormed(out.body);
-    expect(out.body).not.toContain('<details>');
+    expect(out.body).not.toMatch(/<summary>\d+ passing engines/);
     expect(out.body.split('\n').filter((l) => l.startsWith('| model-'))).toHaveLength(20);
     expect(out.title).toBe('20 golden failures across 4 targets');
   });

@@ -206,7 +206,7 @@ describe('renderBuildReport', () => {
     expect(text).not.toMatch(/^\s*(?:[-+]|\d+\.) (?!❌)/m);
     // Every table row keeps its 8 cells: no pipe is left that cmark-gfm would split on.
     for (const row of text.split('\n').filter((line) => line.startsWith('|'))) {
-      expect(row.replace(/\\[!-/:-@[-`{-~]/g, '').split('|')).toHaveLength(10);
+      expect(row.replace(/\\[!-/:-@[-`{-~]/g, '').split('|')).toHaveLength(11);
     }
     await expect(text).toMatchFileSnapshot('__snapshots__/report-hostile.md');
   });
@@ -238,14 +238,14 @@ describe('renderEngineSummaryLine', () => {
   it('summarizes a passing engine on one plain line', () => {
     expect(renderEngineSummaryLine(engine({ cache: 'hit' }))).toBe(
       'PASS ocr-det cpu-avx512/dynamic/fp32: golden pass, max abs diff 2.1e-7 on logits; ' +
-        'p50 4.20 ms, p99 5.46 ms; 1.53x vs reference; cache hit',
+        'p50 4.20 ms, p99 5.46 ms (n=200); 1.53x vs reference; cache hit',
     );
   });
 
   it('summarizes a failing, unstable engine without a reference', () => {
     expect(renderEngineSummaryLine({ ...nanFailure, speedup: undefined })).toBe(
       'FAIL ocr-det gpu-a100/static-640/fp16: golden fail, max abs diff NaN, 12 NaN on boxes; ' +
-        'p50 4.20 ms, p99 5.46 ms; no reference; cache miss',
+        'p50 4.20 ms, p99 5.46 ms (n=200); no reference; cache miss',
     );
     expect(renderEngineSummaryLine(engine({ stable: false, refStable: false }))).toMatch(
       /; latency unstable; reference latency unstable$/,

@@ -48,3 +48,23 @@ describe("README's quick start", () => {
     }
   });
 });
+
+describe("README's workflow", () => {
+  it('has the jobs, commands and report condition of examples/workflows/pull-request.yml', async () => {
+    const { parse } = await import('yaml');
+    const readme = await readFile(path.join(root, 'README.md'), 'utf8');
+    const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block, 'README.md has a yaml workflow block').toBeDefined();
+    type Job = { if?: string; steps?: { uses?: string; with?: { command?: string } }[] };
+    const shown = parse(block!) as { jobs: Record<string, Job> };
+    const example = parse(
+      await readFile(path.join(root, 'examples', 'workflows', 'pull-request.yml'), 'utf8'),
+    ) as { jobs: Record<string, Job> };
+    expect(Object.keys(shown.jobs)).toEqual(Object.keys(example.jobs));
+    const commands = (jobs: Record<string, Job>) =>
+      Object.values(jobs).map((j) => (j.steps ?? []).map((s) => s.with?.command ?? s.uses ?? ''));
+    expect(commands(shown.jobs)).toEqual(commands(example.jobs));
+    // A report under always() would also run on a cancelled workflow; a failed build must still report.
+    expect(shown.jobs.report?.if).toBe(example.jobs.report?.if);
+  });
+});

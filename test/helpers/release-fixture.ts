@@ -97,7 +97,10 @@ async function writeEngine(
     manifestSha256: null,
     profile: { shapes: spec.shapes ?? defaultShapes(spec.profile) },
     precision: spec.precision,
-    calibrationSha256: spec.precision === 'int8' ? sha256(`calibration of ${model}`) : null,
+    calibration:
+      spec.precision === 'int8'
+        ? { dataSha256: sha256(`calibration of ${model}`), method: 'percentile', percentile: 99.99 }
+        : null,
     backend: { name: backend, version: backendVersion },
     hardware: spec.hardware,
     compileOptions: { optimization: 'all' },

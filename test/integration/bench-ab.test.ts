@@ -56,6 +56,8 @@ describe('kiln bench --base: interleaved A/B against the merge base', () => {
     expect(run.stderr).toMatch(
       /latency gate failed for 1 engine\(s\); first: ocr\/w192\/fp32 on cpu: regression: p50 \+\d+\.\d% \[\+\d+\.\d%, \+\d+\.\d%\]/,
     );
+    // The figures name the statistic compared and how many samples each side had.
+    expect(run.stderr).toMatch(/regression: p50 .* \(\d+\.\d+ → \d+\.\d+ ms, n=\d+\/\d+\)/);
     const ab = JSON.parse(await readFile(path.join(dir, 'ab.json'), 'utf8')) as AbResults;
     expect(ab.comparisons[0]?.verdict).toBe('regression');
     expect(ab.comparisons[0]?.ci?.[0]).toBeGreaterThan(1.5);

@@ -67,7 +67,11 @@ describe('kiln build int8 with calibration, then kiln drift', () => {
     expect(record.calibration?.method).toBe('percentile');
     expect(record.calibration?.inputs.x?.count).toBeGreaterThan(0);
     expect(Object.keys(record.calibration?.activations ?? {}).length).toBeGreaterThan(10);
-    expect(record.keyInputs.calibration).toBe(record.calibration?.dataSha256);
+    expect(record.keyInputs.calibration).toEqual({
+      data: record.calibration?.dataSha256,
+      method: 'percentile',
+      percentile: 99.99,
+    });
     expect(record.notes.join('\n')).toMatch(/int8 QDQ .* nodes quantized/);
   });
 

@@ -13,7 +13,14 @@ import { ROOT } from '../helpers/kiln-cli.js';
  */
 
 const DIR = path.join(ROOT, 'examples', 'workflows');
-const FILES = ['pull-request.yml', 'release.yml', 'gpu-matrix.yml'];
+const FILES = [
+  'pull-request.yml',
+  'release.yml',
+  'gpu-matrix.yml',
+  'pull-request-forks.yml',
+  'pull-request-forks-report.yml',
+  'default-branch.yml',
+];
 const ACTION_YML = path.join(ROOT, 'action.yml');
 const KILN_ACTION = 'owner/kiln@v1';
 const FORK_GUARD = 'github.event.pull_request.head.repo.full_name == github.repository';
@@ -129,7 +136,8 @@ describe.each(FILES)('examples/workflows/%s', (file) => {
 
   it("each matrix is fromJSON of a needed job's plan output, and build jobs read only the plan's keys", () => {
     const matrixJobs = jobs.filter(([, job]) => job.strategy?.matrix !== undefined);
-    expect(matrixJobs.length).toBeGreaterThan(0);
+    const builds = kilnSteps(workflow).filter((s) => s.with?.command === 'build');
+    expect(matrixJobs.length > 0).toBe(builds.length > 0);
     for (const [name, job] of matrixJobs) {
       const match = /^\$\{\{\s*fromJSON\(needs\.([\w-]+)\.outputs\.([\w-]+)\)\s*\}\}$/.exec(
         String(job.strategy!.matrix),
@@ -168,6 +176,26 @@ describe.each(FILES)('examples/workflows/%s', (file) => {
     },
   );
 
+  it('reports unless cancelled, never always(), and never uses pull_request_target', () => {
+    expect(text).not.toMatch(/always\(\)/);
+    expect('pull_request_target' in triggers(workflow)).toBe(false);
+    for (const [name, job] of jobs) {
+      if ((job.steps ?? []).some((s) => s.uses === KILN_ACTION && s.with?.command === 'report')) {
+        expect(job.if ?? '', `jobs.${name}.if`).toMatch(
+          /!cancelled\(\)|workflow_run\.conclusion != 'cancelled'/,
+        );
+      }
+    }
+  });
+
+  it('no step installs kiln: the Action plans in-process and brings its own CLI', () => {
+    for (const [name, job] of jobs) {
+      for (const step of job.steps ?? []) {
+        expect(step.run ?? '', `jobs.${name}`).not.toMatch(/npm (i|install|ci)\b.*kiln|\bkiln plan\b/);
+      }
+    }
+  });
+
   it('keeps fork pull requests off self-hosted runners', () => {
     if (!('pull_request' in triggers(workflow)) && !('pull_request_target' in triggers(workflow))) return;
     for (const [name, job] of jobs) {
@@ -179,21 +207,62 @@ describe.each(FILES)('examples/workflows/%s', (file) => {
 });
 
 describe('what each example is for', () => {
+  it('the fork pattern: the pull_request half posts nothing; the workflow_run half reports it without running its code', () => {
+    const untrusted = load('pull-request-forks.yml').workflow;
+    expect(Object.keys(triggers(untrusted))).toEqual(['pull_request']);
+    expect(kilnSteps(untrusted).map((s) => s.with?.command)).toEqual(['plan', 'build']);
+    expect(JSON.stringify(untrusted)).not.toMatch(/write/);
+
+    const { workflow, text } = load('pull-request-forks-report.yml');
+    const on = triggers(workflow).workflow_run as { workflows: string[]; types: string[] };
+    expect(on.workflows).toEqual([(untrusted as unknown as { name: string }).name]);
+    expect(on.types).toEqual(['completed']);
+    const report = workflow.jobs.report!;
+    expect(report.permissions).toEqual({
+      contents: 'read',
+      actions: 'read',
+      checks: 'write',
+      'pull-requests': 'write',
+    });
+    expect(kilnSteps(workflow).map((s) => s.with?.command)).toEqual(['report']);
+    // Only the default branch is checked out: no ref, no head sha, no run of anything.
+    for (const step of report.steps ?? []) {
+      expect(step.run).toBeUndefined();
+      expect(JSON.stringify(step.with ?? {})).not.toMatch(/ref|head/);
+    }
+    expect(text).not.toMatch(/head_sha|head\.ref|pull_request\.head/);
+  });
+
   it('pull-request.yml runs on pull requests touching the models or kiln.yaml, plan → build → report', () => {
     const { workflow } = load('pull-request.yml');
     const paths = (triggers(workflow).pull_request as { paths: string[] }).paths;
     expect(paths).toContain('kiln.yaml');
     expect(paths).toContain('models/**');
     expect(Object.keys(workflow.jobs)).toEqual(['plan', 'build', 'report']);
-    expect(workflow.jobs.report!.if).toBe('always()');
+    expect(workflow.jobs.report!.if).toBe('${{ !cancelled() }}');
     expect(needsOf(workflow.jobs.report!)).toEqual(['plan', 'build']);
+  });
+
+  it('default-branch.yml builds every model on pushes to the default branch, seeding the engine cache PR runs read', () => {
+    const { workflow } = load('default-branch.yml');
+    const push = triggers(workflow).push as { branches: string[]; paths: string[] };
+    expect(push.branches).toEqual(['main']);
+    const pr = triggers(load('pull-request.yml').workflow).pull_request as { paths: string[] };
+    expect(push.paths).toEqual(pr.paths);
+    expect(Object.keys(workflow.jobs)).toEqual(['plan', 'push']);
+    // Outside a pull request the Action plans every model, in-process: no kiln install on the runner.
+    expect(workflow.jobs.plan!['runs-on']).toBe('ubuntu-latest');
+    expect(kilnSteps({ on: null, jobs: { plan: workflow.jobs.plan! } })[0]!.with?.command).toBe('plan');
+    const build = workflow.jobs.push!.steps!.find((s) => s.uses === KILN_ACTION)!;
+    expect(build.with).toMatchObject({ command: 'build', cache: true });
   });
 
   it('release.yml runs on v* tags, plans --all, builds every model everywhere, then publishes only after all passed', () => {
     const { workflow } = load('release.yml');
     expect((triggers(workflow).push as { tags: string[] }).tags).toEqual(['v*']);
-    const planRun = workflow.jobs.plan!.steps!.map((s) => s.run ?? '').join('\n');
-    expect(planRun).toMatch(/kiln plan .*--all/);
+    // Outside a pull request the Action plans every model, in-process: no kiln install on the runner.
+    expect(workflow.jobs.plan!['runs-on']).toBe('ubuntu-latest');
+    expect(kilnSteps({ on: null, jobs: { plan: workflow.jobs.plan! } })[0]!.with?.command).toBe('plan');
     // A failed golden gate fails its build job; nothing may skip that (no continue-on-error).
     expect(JSON.stringify(workflow.jobs.build)).not.toContain('continue-on-error');
     const publish = workflow.jobs.publish!;

@@ -171,7 +171,7 @@ describe('push and pull against a real registry', () => {
       });
       expect(layer?.annotations?.['dev.kiln.target']).toBe(engine.target);
       expect(layer?.annotations?.['dev.kiln.calibration-sha256']).toBe(
-        artifact.keyInputs.calibration ?? undefined,
+        (artifact.keyInputs.calibration as { data?: string } | null)?.data,
       );
     }
     expect(manifest.layers.map((l) => l.annotations?.['dev.kiln.precision']).sort()).toEqual([

@@ -1,6 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { GateError, InputError } from '../../core/errors.js';
+import { GateError, InputError, KilnError, firstLine } from '../../core/errors.js';
+import { BUILD_FAILURE_FILE, type BuildFailure } from '../build-failure.js';
 import type { ActionIO } from '../action-io.js';
 import type { EngineCache } from '../engine-cache.js';
 import type { ActionInputs } from '../inputs.js';
@@ -17,7 +18,9 @@ interface KeyEntry {
 /**
  * `build`, on a target's runner: restore engines by artifact key, `kiln build`, the interleaved A/B
  * bench against the merge base, save new engines, upload results. Results are uploaded even when a
- * gate failed, so the report can say what failed; the job then fails with kiln's own reason.
+ * gate failed, so the report can say what failed; the job then fails with kiln's own reason. A job
+ * that fails uploads `failure.json` with that reason, so the report's line for the target says why;
+ * a failed upload is a warning that never hides kiln's own verdict.
  */
 export async function buildCommand(deps: {
   inputs: ActionInputs;
@@ -28,11 +31,70 @@ export async function buildCommand(deps: {
   io: ActionIO;
   tempDir: string;
 }): Promise<void> {
-  const { inputs, context, kiln, io } = deps;
+  const { inputs, context, io } = deps;
   const refusal = forkRefusal(context);
   if (refusal) throw new InputError(refusal);
-  const store = inputs.store || path.join(deps.tempDir, 'kiln-store');
   const resultsDir = path.resolve(inputs.resultsDir);
+  let verdict: KilnError | undefined;
+  try {
+    verdict = await buildAndBench(deps, resultsDir);
+  } catch (error) {
+    await upload(deps, resultsDir, failureRecord(inputs, error)).catch(() => undefined);
+    throw error;
+  }
+  try {
+    await upload(deps, resultsDir, verdict && failureRecord(inputs, verdict));
+  } catch (error) {
+    const why = `uploading the results of ${inputs.target} failed: ${firstLine(error)}`;
+    if (verdict) deps.io.warning(why);
+    else throw new KilnError(why, { cause: error });
+  }
+  io.setOutput('results-path', resultsDir);
+  if (verdict) throw verdict;
+}
+
+/** The `failure.json` of a job that failed with `error`. */
+function failureRecord(inputs: ActionInputs, error: unknown): BuildFailure {
+  return {
+    schema: 'kiln.build-failure/v1',
+    target: inputs.target,
+    model: inputs.model,
+    exitCode: error instanceof GateError ? 1 : 2,
+    reason: firstLine(error),
+  };
+}
+
+/** Uploads build.json, ab.json and, for a failed job, failure.json as this job's results artifact. */
+async function upload(
+  deps: { inputs: ActionInputs; transfer: ResultsTransfer },
+  resultsDir: string,
+  failure: BuildFailure | undefined,
+): Promise<void> {
+  if (failure) {
+    await mkdir(resultsDir, { recursive: true });
+    await writeFile(path.join(resultsDir, BUILD_FAILURE_FILE), JSON.stringify(failure));
+  }
+  const files = [];
+  for (const name of ['build.json', 'ab.json', ...(failure ? [BUILD_FAILURE_FILE] : [])])
+    if (await exists(path.join(resultsDir, name))) files.push(path.join(resultsDir, name));
+  if (files.length > 0)
+    await deps.transfer.upload(resultsArtifactName(deps.inputs.target, deps.inputs.model), files, resultsDir);
+}
+
+/** Keys, restore, build, bench, save; returns kiln's failed verdict (not thrown) or undefined. */
+async function buildAndBench(
+  deps: {
+    inputs: ActionInputs;
+    context: RunContext;
+    kiln: KilnRunner;
+    cache: EngineCache;
+    io: ActionIO;
+    tempDir: string;
+  },
+  resultsDir: string,
+): Promise<KilnError | undefined> {
+  const { inputs, context, kiln, io } = deps;
+  const store = inputs.store || path.join(deps.tempDir, 'kiln-store');
   const scope = [
     '--config',
     inputs.config,
@@ -66,6 +128,9 @@ export async function buildCommand(deps: {
     ...scope,
     '--store',
     store,
+    ...(inputs.remoteStore
+      ? ['--remote-store', inputs.remoteStore, ...(inputs.plainHttp ? ['--plain-http'] : [])]
+      : []),
     '--json',
     path.join(resultsDir, 'build.json'),
   ]);
@@ -90,21 +155,15 @@ export async function buildCommand(deps: {
         await deps.cache.save(dir, entry.key);
     }
   }
-  const files = [];
-  for (const name of ['build.json', 'ab.json'])
-    if (await exists(path.join(resultsDir, name))) files.push(path.join(resultsDir, name));
-  if (files.length > 0)
-    await deps.transfer.upload(resultsArtifactName(inputs.target, inputs.model), files, resultsDir);
-  io.setOutput('results-path', resultsDir);
-
   for (const [name, run] of [
     ['build', build],
     ['bench', bench],
   ] as const) {
     if (!run || run.exitCode === 0) continue;
     const message = `kiln ${name} on ${inputs.target}: ${run.reason ?? `exit code ${run.exitCode}`}`;
-    throw run.exitCode === 1 ? new GateError(message) : new InputError(message);
+    return run.exitCode === 1 ? new GateError(message) : new InputError(message);
   }
+  return undefined;
 }
 
 /**

@@ -107,8 +107,11 @@ async function storedInputs(enginePath: string): Promise<Record<string, HostTens
   return inputs;
 }
 
+/** One line per comparison, naming the statistic actually compared (p99 falls back with few samples) and n. */
 function describe(c: LatencyComparison): string {
-  if (!c.ratio || !c.ci) return `${c.verdict}: head ${c.metric} ${c.head[c.metric].toFixed(2)} ms`;
+  const stat = c.statistic ?? c.metric;
+  const ms = (side: LatencyComparison['head'] | undefined) => side?.[stat]?.toFixed(2) ?? '?';
+  if (!c.ratio || !c.ci) return `${c.verdict}: head ${stat} ${ms(c.head)} ms (n=${c.head.n})`;
   const pct = (r: number) => `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)}%`;
-  return `${c.verdict}: ${c.metric} ${pct(c.ratio)} [${pct(c.ci[0])}, ${pct(c.ci[1])}] at ${c.confidence * 100}% (${c.base?.[c.metric].toFixed(2)} → ${c.head[c.metric].toFixed(2)} ms)${c.note ? `; ${c.note}` : ''}`;
+  return `${c.verdict}: ${stat} ${pct(c.ratio)} [${pct(c.ci[0])}, ${pct(c.ci[1])}] at ${c.confidence * 100}% (${ms(c.base)} → ${ms(c.head)} ms, n=${c.base?.n ?? '?'}/${c.head.n})${c.note ? `; ${c.note}` : ''}`;
 }

@@ -7,6 +7,7 @@ import type { CommandArgs } from '../command-spec.js';
 import type { buildOptions } from '../specs/build.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { HostCache } from '../../store/host-cache.js';
+import { ociEngineStore, type RemoteEngineStore } from '../../store/remote-engine-store.js';
 import { pickTargets } from './targets.js';
 import { provenanceFromEnv } from '../../store/provenance.js';
 import { headCommit } from '../git.js';
@@ -29,6 +30,7 @@ export async function buildCommand({ values }: CommandArgs<typeof buildOptions>)
   const targets = pickTargets(config, values.target, values.config);
   const progress = streamProgress((line) => process.stderr.write(`${line}\n`));
   const hostCache = hostCacheOption(values['host-cache']);
+  const remote = remoteStoreOption(values['remote-store'], values['plain-http']);
   const provenance = provenanceFromEnv(process.env, { commit: await headCommit(config.configDir) });
   const results: TargetBuild[] = [];
   for (const target of targets) {
@@ -39,6 +41,7 @@ export async function buildCommand({ values }: CommandArgs<typeof buildOptions>)
     results.push(
       await buildTarget({
         ...hostCache,
+        ...remote,
         config,
         target,
         backend,
@@ -83,4 +86,29 @@ function hostCacheOption(flag: string | undefined): { hostCache?: HostCache } {
       `KILN_HOST_CACHE_MAX_GB=${process.env.KILN_HOST_CACHE_MAX_GB}: expected a size in GB > 0`,
     );
   return { hostCache: new HostCache(dir, { maxBytes: gb * 1024 ** 3 }) };
+}
+
+/**
+ * The remote engine store: `--remote-store oci://REGISTRY/NAMESPACE` or KILN_REMOTE_STORE, with the
+ * registry credentials of `kiln publish` (KILN_REGISTRY_USER / KILN_REGISTRY_PASSWORD).
+ */
+function remoteStoreOption(
+  flag: string | undefined,
+  plainHttp: boolean | undefined,
+): { remoteStore?: RemoteEngineStore } {
+  const value = flag ?? process.env.KILN_REMOTE_STORE;
+  if (!value) return {};
+  if (!value.startsWith('oci://'))
+    throw new InputError(
+      `--remote-store ${value}: expected oci://REGISTRY/NAMESPACE (e.g. oci://ghcr.io/acme/kiln)`,
+    );
+  const user = process.env.KILN_REGISTRY_USER;
+  const password = process.env.KILN_REGISTRY_PASSWORD;
+  return {
+    remoteStore: ociEngineStore({
+      target: value.slice('oci://'.length),
+      ...(user || password ? { auth: { username: user ?? '', password: password ?? '' } } : {}),
+      ...(plainHttp ? { plainHttp: true } : {}),
+    }),
+  };
 }

@@ -24,6 +24,17 @@ export const buildOptions = {
       "this host's shared engine cache, least recently used evicted past $KILN_HOST_CACHE_MAX_GB (50)",
     fallback: '$KILN_HOST_CACHE, else none',
   },
+  'remote-store': {
+    type: 'string',
+    value: 'oci://REGISTRY/NAMESPACE',
+    description:
+      'remote engine store on an OCI registry: misses are pulled (every file sha256-checked), new engines pushed',
+    fallback: '$KILN_REMOTE_STORE, else none',
+  },
+  'plain-http': {
+    type: 'boolean',
+    description: 'talk to the remote store over http (a registry on loopback or a private network)',
+  },
 } as const satisfies OptionTable;
 
 export const buildSpec = defineCommand({
