@@ -1,6 +1,7 @@
 /** Checking a profile's input shapes against the model inputs they are meant for. */
 import { InputError } from '../core/errors.js';
 import { formatDims, type IoSpec } from './onnx-model.js';
+import { staticShape } from './profile-complete.js';
 
 // Input names are arbitrary strings ('input:0', 'x.1'); quote them when a dotted path would mislead.
 function keyPath(where: string, name: string): string {
@@ -15,6 +16,7 @@ export type ProfileShapes = Readonly<Record<string, ReadonlyArray<number | null>
  * map (e.g. `kiln.yaml: models[0].profiles[1].shapes`); messages start with it. Returns the value
  * each symbolic dim name takes, since ONNX means one name to be one size across all inputs.
  * A `null` dim is skipped (rank still counts): ranged profiles pin only the dims where min = max.
+ * An input the model fixes completely may be omitted; `[]` is a rank-0 input's shape.
  * @throws InputError naming the first problem found.
  */
 export function checkProfileShapes(
@@ -35,8 +37,11 @@ export function checkProfileShapes(
     const shape = shapes[input.name];
     const at = keyPath(where, input.name);
     if (shape === undefined) {
+      // An input whose every dim the model fixes may be left out: there is nothing to choose.
+      if (staticShape(input) !== undefined) continue;
+      const needed = inputs.filter((i) => staticShape(i) === undefined).map((i) => i.name);
       throw new InputError(
-        `${where}: no shape for model input '${input.name}' ${formatDims(input.dims)} (a profile needs every input: ${names.join(', ')})`,
+        `${where}: no shape for model input '${input.name}' ${input.unknownRank ? '(rank unknown)' : formatDims(input.dims)} (a profile needs every input with a dynamic dim: ${needed.join(', ')})`,
       );
     }
     if (!Array.isArray(shape)) {

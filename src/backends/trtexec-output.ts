@@ -112,8 +112,8 @@ function toData(dtype: TensorDtype, values: unknown[], what: string) {
   const data = allocateData(dtype, values.length);
   for (let i = 0; i < values.length; i++) {
     const n = toNumber(values[i], what);
-    if (data instanceof BigInt64Array) {
-      if (!Number.isInteger(n)) throw new InputError(`${what}: int64 value ${n} is not an integer`);
+    if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+      if (!Number.isInteger(n)) throw new InputError(`${what}: ${dtype} value ${n} is not an integer`);
       data[i] = BigInt(n);
     } else if (dtype === 'float16') {
       data[i] = toFloat16Bits(n);

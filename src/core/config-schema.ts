@@ -6,7 +6,8 @@ import { z } from 'zod';
  */
 
 const positiveInt = z.number().int().positive();
-const shape = z.array(positiveInt).min(1);
+/** `[]` is a rank-0 (scalar) input, such as a streaming model's sample rate. */
+const shape = z.array(positiveInt);
 const shapes = z.record(z.string().min(1), shape);
 /** Names become store folder names and CLI selectors, so keep them filesystem- and shell-safe. */
 const safeName = z

@@ -6,7 +6,13 @@ import { readConfined } from './confined-file.js';
 import { InputError } from './errors.js';
 import { yamlData } from './yaml-data.js';
 import { sha256 } from './hashing.js';
-import { manifestChannels, manifestSchema, type Layout, type RawManifest } from './manifest-schema.js';
+import {
+  impliedRange,
+  manifestChannels,
+  manifestSchema,
+  type Layout,
+  type RawManifest,
+} from './manifest-schema.js';
 
 /**
  * What the model check needs of a model input; structurally the backends' IoSpec (from describeModel),
@@ -72,7 +78,13 @@ export function parseManifest(text: string, file: string): Manifest {
     const more = parsed.error.issues.length > 1 ? ` (+${parsed.error.issues.length - 1} more)` : '';
     throw new InputError(`${where(keyPath)}: found ${found}, ${expected}${more}`, { cause: parsed.error });
   }
-  return { ...parsed.data, file, sha256: sha256(text), where };
+  const inputs = Object.fromEntries(
+    Object.entries(parsed.data.inputs).map(([name, input]) => [
+      name,
+      { ...input, range: impliedRange(input) },
+    ]),
+  );
+  return { ...parsed.data, inputs, file, sha256: sha256(text), where };
 }
 
 function valueAt(data: unknown, keyPath: PropertyKey[]): unknown {
@@ -104,6 +116,7 @@ export const LAYOUT_AXES: Record<Layout, { rank: number[]; channel?: number }> =
   NHWC: { rank: [4], channel: 3 },
   NC: { rank: [2], channel: 1 },
   sequence: { rank: [2, 3] },
+  scalar: { rank: [0] },
 };
 
 /**

@@ -12,7 +12,11 @@ export const DTYPE_BY_CODE: Record<string, TensorDtype> = {
   f8: 'float64',
   i8: 'int64',
   i4: 'int32',
+  i2: 'int16',
   i1: 'int8',
+  u8: 'uint64',
+  u4: 'uint32',
+  u2: 'uint16',
   u1: 'uint8',
   b1: 'bool',
 };
@@ -22,7 +26,11 @@ export const DESCR_BY_DTYPE: Record<TensorDtype, string> = {
   float64: '<f8',
   int64: '<i8',
   int32: '<i4',
+  int16: '<i2',
   int8: '|i1',
+  uint64: '<u8',
+  uint32: '<u4',
+  uint16: '<u2',
   uint8: '|u1',
   bool: '|b1',
 };

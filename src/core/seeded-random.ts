@@ -78,7 +78,11 @@ function rotl(x: number, k: number): number {
 const INT_LIMITS: Partial<Record<TensorDtype, [number, number]>> = {
   int64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
   int32: [-(2 ** 31), 2 ** 31 - 1],
+  int16: [-32768, 32767],
   int8: [-128, 127],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+  uint32: [0, 2 ** 32 - 1],
+  uint16: [0, 65535],
   uint8: [0, 255],
   bool: [0, 1],
 };
@@ -124,7 +128,7 @@ export function synthesizeTensor(
   for (let i = 0; i < data.length; i++) {
     // min(): u * count can round up to count itself when count is near 2^53.
     const v = Math.min(hi, lo + Math.floor(rng.nextFloat() * count));
-    if (data instanceof BigInt64Array) data[i] = BigInt(v);
+    if (data instanceof BigInt64Array || data instanceof BigUint64Array) data[i] = BigInt(v);
     else data[i] = v;
   }
   return t;

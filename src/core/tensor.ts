@@ -6,11 +6,32 @@ import { InputError } from './errors.js';
 import { fromFloat16Bits } from './float16.js';
 
 /** Element types kiln handles; the names match onnxruntime-node's `Tensor.type`. */
-export type TensorDtype = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+export type TensorDtype =
+  | 'float32'
+  | 'float16'
+  | 'float64'
+  | 'int64'
+  | 'int32'
+  | 'int16'
+  | 'int8'
+  | 'uint64'
+  | 'uint32'
+  | 'uint16'
+  | 'uint8'
+  | 'bool';
 
 /** Backing storage: float16 is a Uint16Array of IEEE half bits, bool is a Uint8Array of 0/1. */
 export type TensorData =
-  Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
+  | Float32Array
+  | Float64Array
+  | Uint16Array
+  | BigInt64Array
+  | BigUint64Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array;
 
 /** A dense, C-ordered tensor in host memory. `shape` [] is a scalar holding one element. */
 export interface HostTensor {
@@ -26,7 +47,11 @@ export const TENSOR_DTYPES: readonly TensorDtype[] = [
   'float64',
   'int64',
   'int32',
+  'int16',
   'int8',
+  'uint64',
+  'uint32',
+  'uint16',
   'uint8',
   'bool',
 ];
@@ -37,7 +62,11 @@ const BYTES_PER_ELEMENT: Record<TensorDtype, number> = {
   float64: 8,
   int64: 8,
   int32: 4,
+  int16: 2,
   int8: 1,
+  uint64: 8,
+  uint32: 4,
+  uint16: 2,
   uint8: 1,
   bool: 1,
 };
@@ -88,8 +117,16 @@ export function allocateData(dtype: TensorDtype, length: number): TensorData {
       return new BigInt64Array(length);
     case 'int32':
       return new Int32Array(length);
+    case 'int16':
+      return new Int16Array(length);
     case 'int8':
       return new Int8Array(length);
+    case 'uint64':
+      return new BigUint64Array(length);
+    case 'uint32':
+      return new Uint32Array(length);
+    case 'uint16':
+      return new Uint16Array(length);
     case 'uint8':
     case 'bool':
       return new Uint8Array(length);
@@ -103,14 +140,14 @@ export function allocateTensor(dtype: TensorDtype, shape: readonly number[]): Ho
 
 /**
  * Every element as a double, for comparison and statistics. float16 is decoded from its bits;
- * int64 goes through Number, so magnitudes beyond 2^53 lose low bits (harmless for comparisons).
+ * int64/uint64 go through Number, so magnitudes beyond 2^53 lose low bits (harmless for comparisons).
  */
 export function toFloat64(t: HostTensor): Float64Array {
   const { data } = t;
   const out = new Float64Array(data.length);
   if (t.dtype === 'float16') {
     for (let i = 0; i < data.length; i++) out[i] = fromFloat16Bits(data[i] as number);
-  } else if (data instanceof BigInt64Array) {
+  } else if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     for (let i = 0; i < data.length; i++) out[i] = Number(data[i] as bigint);
   } else {
     out.set(data);

@@ -7,7 +7,10 @@ import type { Precision } from '../core/results.js';
 import type { Backend, EngineProfile } from '../backends/backend.js';
 import { describeModel, loadOnnxModel, type IoSpec, type ModelDescription } from '../backends/onnx-model.js';
 import { checkProfileShapes } from '../backends/profile-shape-check.js';
+import { assertSupportedIo } from '../backends/io-type-check.js';
+import { assertNoShapeOperandInputs } from '../backends/shape-operand-inputs.js';
 import { goldenShapes } from '../backends/profile-dims.js';
+import { completeProfile } from '../backends/profile-complete.js';
 import { keyInputsFor, type CompileSpec } from './compile-spec.js';
 import { goldenInputs, type GoldenInputs } from './golden-inputs.js';
 import {
@@ -60,6 +63,7 @@ export async function planEngineJobs(
     const index = config.models.indexOf(model);
     const { model: proto } = await loadOnnxModel(model.path, config.configDir);
     const description = describeModel(proto);
+    assertSupportedIo(description, model.path);
     model.profiles.forEach((profile, p) => {
       const where = `${config.configPath}: models[${index}].profiles[${p}]`;
       const bounds: Array<[string, Record<string, number[]>]> =
@@ -76,12 +80,22 @@ export async function planEngineJobs(
       }
     });
     const manifest = await modelManifest(model, description, config.configDir);
+    if (!model.golden.inputs) {
+      const given = Object.keys(manifest?.inputs ?? {}).filter((name) => manifest?.inputs[name]?.values);
+      assertNoShapeOperandInputs(
+        proto,
+        model.path,
+        `${config.configPath}: models[${index}].golden.inputs`,
+        given,
+      );
+    }
     const [modelSha256, calibrationSha256] = await Promise.all([
       sha256File(model.path, { root: config.configDir, what: 'model file' }),
       model.calibration ? sha256Tree(model.calibration.data, 'calibration data') : null,
     ]);
     const manifestSha256 = manifest?.sha256 ?? null;
-    for (const profile of model.profiles) {
+    // Fully static inputs a profile left out get the model's dims, so every later step sees them all.
+    for (const profile of model.profiles.map((p) => completeProfile(description.inputs, p))) {
       const golden = await goldenInputs({
         ...(model.golden.inputs ? { dir: model.golden.inputs } : {}),
         profileName: profile.name,

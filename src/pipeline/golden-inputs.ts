@@ -6,10 +6,14 @@ import { npyFileName, readNpy } from '../core/npy.js';
 import { SeededRandom, synthesizeTensor } from '../core/seeded-random.js';
 import { formatShape, isTensorDtype, sameShape, type HostTensor, type TensorDtype } from '../core/tensor.js';
 import type { IoSpec } from '../backends/onnx-model.js';
+import { attentionMask, pickValues } from './synthetic-values.js';
 
+/** What synthetic values an input gets: uniform in [min, max], or only `values`, or a `mask`. */
 export interface ValueRange {
   min: number;
   max: number;
+  values?: readonly number[];
+  mask?: boolean;
 }
 
 export interface GoldenInputRequest {
@@ -42,16 +46,22 @@ export async function goldenInputs(request: GoldenInputRequest): Promise<GoldenI
     return Object.fromEntries(
       request.inputs.map((input) => [
         input.name,
-        synthesizeTensor(
-          rng,
-          dtypeOf(input),
-          shapes[input.name]!,
-          request.ranges?.[input.name] ?? defaultRange(dtypeOf(input)),
-        ),
+        synthesize(rng, dtypeOf(input), shapes[input.name]!, request.ranges?.[input.name]),
       ]),
     );
   });
   return { source: 'synthetic', samples };
+}
+
+function synthesize(
+  rng: SeededRandom,
+  dtype: TensorDtype,
+  shape: number[],
+  spec: ValueRange | undefined,
+): HostTensor {
+  if (spec?.values) return pickValues(rng, dtype, shape, spec.values);
+  if (spec?.mask) return attentionMask(rng, dtype, shape);
+  return synthesizeTensor(rng, dtype, shape, spec ?? defaultRange(dtype));
 }
 
 /** Refuses, before drawing any, synthetic inputs that would exceed the tensor or golden-set bound. */
@@ -78,8 +88,8 @@ function assertSyntheticFits(request: GoldenInputRequest): void {
 function defaultRange(dtype: TensorDtype): ValueRange {
   if (dtype === 'bool') return { min: 0, max: 1 };
   if (dtype === 'uint8') return { min: 0, max: 255 };
-  if (dtype.startsWith('int')) return { min: 0, max: 9 };
-  return { min: 0, max: 1 };
+  if (dtype.startsWith('float')) return { min: 0, max: 1 };
+  return { min: 0, max: 9 };
 }
 
 function dtypeOf(input: IoSpec): TensorDtype {

@@ -6,7 +6,7 @@ import { toleranceFor, type Tolerance } from '../core/tolerances.js';
 
 export { toleranceFor };
 import type { EngineSession } from '../backends/backend.js';
-import { GateError } from '../core/errors.js';
+import { firstLine, GateError, InputError } from '../core/errors.js';
 
 export interface GoldenRun {
   result: GoldenResult;
@@ -41,7 +41,7 @@ export async function runGoldenSuite(options: {
   const worst = new Map<string, TensorComparison>();
   const referenceOutputs: Array<Record<string, HostTensor>> = [];
   for (const inputs of options.samples) {
-    const ref = await options.reference.run(inputs);
+    const ref = await referenceRun(options.reference, inputs, options.source);
     const got = await options.engine.run(inputs);
     referenceOutputs.push(ref);
     for (const name of options.reference.outputNames) {
@@ -64,6 +64,27 @@ export async function runGoldenSuite(options: {
     result: summarizeGolden([...worst.values()], options.samples.length, options.source),
     referenceOutputs,
   };
+}
+
+/**
+ * The reference's outputs for one sample. Random values are not always inputs a model can run (a
+ * token id past the vocabulary, a sample rate of 3), so a failure on synthetic inputs says how to
+ * give real ones instead of blaming the model.
+ */
+async function referenceRun(
+  reference: EngineSession,
+  inputs: Record<string, HostTensor>,
+  source: GoldenResult['source'],
+): Promise<Record<string, HostTensor>> {
+  try {
+    return await reference.run(inputs);
+  } catch (error) {
+    if (source !== 'synthetic') throw error;
+    throw new InputError(
+      `${firstLine(error)} (on synthetic golden inputs: supply real ones with golden.inputs in kiln.yaml, or give each integer input's values, range or mask in the preprocessing manifest)`,
+      { cause: error },
+    );
+  }
 }
 
 /** Suite verdict from per-output comparisons; also used to re-check stored goldens. */

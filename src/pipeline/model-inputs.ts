@@ -34,11 +34,21 @@ export async function modelManifest(
   return manifest;
 }
 
-/** Value ranges the manifest records per input: synthetic golden inputs are drawn inside them. */
+/**
+ * What the manifest says each input takes (range, values or mask): synthetic golden inputs are drawn
+ * from it, so a sample rate is 16000, not 7, and a token id stays inside the vocabulary.
+ */
 export function manifestRanges(manifest: Manifest | undefined): Record<string, ValueRange> | undefined {
   if (!manifest) return undefined;
   return Object.fromEntries(
-    Object.entries(manifest.inputs).flatMap(([name, input]) => (input.range ? [[name, input.range]] : [])),
+    Object.entries(manifest.inputs).map(([name, input]) => [
+      name,
+      {
+        ...input.range,
+        ...(input.values ? { values: input.values } : {}),
+        ...(input.mask ? { mask: true } : {}),
+      },
+    ]),
   );
 }
 

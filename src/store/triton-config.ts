@@ -11,7 +11,11 @@ import type { TextField, TextMessage } from './triton-text-format.js';
 export type TritonDataType =
   | 'TYPE_BOOL'
   | 'TYPE_UINT8'
+  | 'TYPE_UINT16'
+  | 'TYPE_UINT32'
+  | 'TYPE_UINT64'
   | 'TYPE_INT8'
+  | 'TYPE_INT16'
   | 'TYPE_INT32'
   | 'TYPE_INT64'
   | 'TYPE_FP16'
@@ -22,7 +26,11 @@ export type TritonDataType =
 export const TRITON_DATA_TYPES: Readonly<Record<TensorDtype, TritonDataType>> = {
   bool: 'TYPE_BOOL',
   uint8: 'TYPE_UINT8',
+  uint16: 'TYPE_UINT16',
+  uint32: 'TYPE_UINT32',
+  uint64: 'TYPE_UINT64',
   int8: 'TYPE_INT8',
+  int16: 'TYPE_INT16',
   int32: 'TYPE_INT32',
   int64: 'TYPE_INT64',
   float16: 'TYPE_FP16',

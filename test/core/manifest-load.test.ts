@@ -65,17 +65,17 @@ describe('parseManifest', () => {
     [
       'a misspelt key',
       valid.replace('colorOrder', 'colourOrder'),
-      'm.yaml:6: inputs.x.colourOrder: found an unknown key, expected only dtype, layout, colorOrder, steps, range, stats',
+      'm.yaml:6: inputs.x.colourOrder: found an unknown key, expected only dtype, layout, colorOrder, steps, range, values, mask, stats',
     ],
     [
       'an unknown layout',
       valid.replace('layout: NCHW', 'layout: CHW'),
-      'm.yaml:5: inputs.x.layout: found "CHW", expected one of "NCHW" | "NHWC" | "NC" | "sequence"',
+      'm.yaml:5: inputs.x.layout: found "CHW", expected one of "NCHW" | "NHWC" | "NC" | "sequence" | "scalar"',
     ],
     [
       'a missing range',
       valid.replace('    range: { min: -1, max: 1 }\n', ''),
-      'm.yaml:3: inputs.x.range: found nothing (key missing), expected object',
+      'm.yaml:3: inputs.x.range: found nothing (key missing), expected range: [min, max], values: [...] or mask: true',
     ],
     [
       'an inverted range',
@@ -85,7 +85,7 @@ describe('parseManifest', () => {
     [
       'a bad dtype',
       valid.replace('dtype: float32', 'dtype: float'),
-      'm.yaml:4: inputs.x.dtype: found "float", expected one of "float32" | "float16" | "float64" | "int64" | "int32" | "int8" | "uint8" | "bool"',
+      'm.yaml:4: inputs.x.dtype: found "float", expected one of "float32" | "float16" | "float64" | "int64" | "int32" | "int16" | "int8" | "uint64" | "uint32" | "uint16" | "uint8" | "bool"',
     ],
     [
       'a step with two keys',

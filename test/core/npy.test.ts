@@ -105,7 +105,7 @@ describe('parseNpy on numpy-written files', () => {
 
   it('refuses complex and Fortran-ordered files with a clear message', () => {
     expect(messageOf(bytesOf('c8.npy'), 'golden/det/s384/x.npy')).toBe(
-      "golden/det/s384/x.npy: unsupported dtype '<c8' (expected one of float32, float16, float64, int64, int32, int8, uint8, bool)",
+      "golden/det/s384/x.npy: unsupported dtype '<c8' (expected one of float32, float16, float64, int64, int32, int16, int8, uint64, uint32, uint16, uint8, bool)",
     );
     expect(messageOf(bytesOf('fortran_f4_2x3.npy'), 'f.npy')).toBe(
       'f.npy: fortran_order is True for shape 2x3: only C-order arrays are supported (save np.ascontiguousarray(a))',
@@ -267,17 +267,17 @@ describe('parseNpy errors name the file and say what was expected', () => {
     [
       'structured',
       npy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': ()}"),
-      "x.npy: unsupported dtype [('a', '<f4')] (expected one of float32, float16, float64, int64, int32, int8, uint8, bool)",
+      "x.npy: unsupported dtype [('a', '<f4')] (expected one of float32, float16, float64, int64, int32, int16, int8, uint64, uint32, uint16, uint8, bool)",
     ],
     [
       'byte order on f4',
       npy(hdr('|f4', '()')),
-      "x.npy: unsupported dtype '|f4' (expected one of float32, float16, float64, int64, int32, int8, uint8, bool)",
+      "x.npy: unsupported dtype '|f4' (expected one of float32, float16, float64, int64, int32, int16, int8, uint64, uint32, uint16, uint8, bool)",
     ],
     [
-      'uint16',
-      npy(hdr('<u2', '()')),
-      "x.npy: unsupported dtype '<u2' (expected one of float32, float16, float64, int64, int32, int8, uint8, bool)",
+      'float128',
+      npy(hdr('<f16', '()')),
+      "x.npy: unsupported dtype '<f16' (expected one of float32, float16, float64, int64, int32, int16, int8, uint64, uint32, uint16, uint8, bool)",
     ],
     [
       'negative dim',

@@ -74,9 +74,15 @@ describe('synthesizeTensor', () => {
           const values = toFloat64(t);
           // Floats may round outward by at most the dtype's precision; integers are clamped first.
           const slack = dtype === 'float16' ? 0.25 : dtype === 'float32' ? 1e-4 : 0;
-          const [lo, hi] = { uint8: [0, 255], int8: [-128, 127], bool: [0, 1] }[dtype as string] ?? [
-            -1e9, 1e9,
-          ];
+          const [lo, hi] = {
+            uint8: [0, 255],
+            int8: [-128, 127],
+            uint16: [0, 65535],
+            int16: [-32768, 32767],
+            uint32: [0, 2 ** 32 - 1],
+            uint64: [0, Number.MAX_SAFE_INTEGER],
+            bool: [0, 1],
+          }[dtype as string] ?? [-1e9, 1e9];
           for (const v of values) {
             if (dtype.startsWith('float')) {
               expect(v).toBeGreaterThanOrEqual(min - slack);

@@ -47,7 +47,11 @@ describe('tensor helpers', () => {
       float64: Float64Array,
       int64: BigInt64Array,
       int32: Int32Array,
+      int16: Int16Array,
       int8: Int8Array,
+      uint64: BigUint64Array,
+      uint32: Uint32Array,
+      uint16: Uint16Array,
       uint8: Uint8Array,
       bool: Uint8Array,
     };
@@ -64,7 +68,8 @@ describe('tensor helpers', () => {
 
   it('recognises dtype names', () => {
     expect(isTensorDtype('float16')).toBe(true);
-    expect(isTensorDtype('uint16')).toBe(false);
+    expect(isTensorDtype('uint16')).toBe(true);
+    expect(isTensorDtype('bfloat16')).toBe(false);
     expect(isTensorDtype('string')).toBe(false);
   });
 

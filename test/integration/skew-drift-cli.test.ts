@@ -119,7 +119,7 @@ describe('kiln skew', () => {
     const bad = await runKiln(['skew', '--manifest', 'bad.yaml', '--inputs', 'good'], dir);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toBe(
-      'kiln: bad.yaml:5: inputs.x.layout: found "NCW", expected one of "NCHW" | "NHWC" | "NC" | "sequence"',
+      'kiln: bad.yaml:5: inputs.x.layout: found "NCW", expected one of "NCHW" | "NHWC" | "NC" | "sequence" | "scalar"',
     );
     const missing = await runKiln(['skew', '--inputs', 'good'], dir);
     expect(missing.exitCode).toBe(2);
