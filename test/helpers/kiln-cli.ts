@@ -51,3 +51,14 @@ export async function storeFiles(storeDir: string): Promise<string[]> {
 
 /** Bench settings small enough that a test build takes a second, not minutes. */
 export const FAST_BENCH = `bench: { warmup: 1, minSamples: 5, maxSamples: 20, budgetMs: 150, stabilityPct: 50 }\n`;
+
+/** kiln.yaml for the generated two-head model (dynamic batch, int64 input) at batch 1, fast bench. */
+export const TWO_HEAD_B1_CONFIG = `version: 1
+models:
+  - name: two-head
+    path: model.onnx
+    profiles:
+      - name: b1
+        shapes: { x: [1, 8], ids: [1, 4] }
+    golden: { samples: 2, seed: 3 }
+${FAST_BENCH}`;

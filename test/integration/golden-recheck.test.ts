@@ -4,17 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeNpy } from '../../src/core/npy.js';
 import type { BuildResults } from '../../src/core/results.js';
 import type { ArtifactRecord } from '../../src/store/artifact.js';
-import { FAST_BENCH, GENERATED, runKiln, workspace } from '../helpers/kiln-cli.js';
+import { GENERATED, runKiln, workspace, TWO_HEAD_B1_CONFIG } from '../helpers/kiln-cli.js';
 
-const config = `version: 1
-models:
-  - name: two-head
-    path: model.onnx
-    profiles:
-      - name: b1
-        shapes: { x: [1, 8], ids: [1, 4] }
-    golden: { samples: 2, seed: 3 }
-${FAST_BENCH}`;
+const config = TWO_HEAD_B1_CONFIG;
 
 // Golden inputs the cached engine cannot pass: NaN never agrees with anything, so the re-check of
 // the engine built (and passed) on the seeded inputs fails whatever the engine computes.

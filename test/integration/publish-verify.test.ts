@@ -10,17 +10,9 @@ import type { PublishResults } from '../../src/cli/commands/publish.js';
 import { freePort, manifestStatus, startRegistry, type TestRegistry } from '../helpers/oci-registry.js';
 import { parseTritonConfig } from '../helpers/pbtxt-parse.js';
 import { foreignIsa, nodeOnlyPath } from '../helpers/foreign-host.js';
-import { FAST_BENCH, GENERATED, runKiln, workspace } from '../helpers/kiln-cli.js';
+import { GENERATED, runKiln, workspace, TWO_HEAD_B1_CONFIG } from '../helpers/kiln-cli.js';
 
-const config = `version: 1
-models:
-  - name: two-head
-    path: model.onnx
-    profiles:
-      - name: b1
-        shapes: { x: [1, 8], ids: [1, 4] }
-    golden: { samples: 2, seed: 3 }
-${FAST_BENCH}`;
+const config = TWO_HEAD_B1_CONFIG;
 
 // What GitHub's runner sets (documented default environment variables).
 const ACTIONS_ENV = {

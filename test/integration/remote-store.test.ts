@@ -5,17 +5,9 @@ import { sha256File } from '../../src/core/hashing.js';
 import type { BuildResults } from '../../src/core/results.js';
 import type { ArtifactRecord } from '../../src/store/artifact.js';
 import { startRegistry, type TestRegistry } from '../helpers/oci-registry.js';
-import { FAST_BENCH, GENERATED, runKiln, storeFiles, workspace } from '../helpers/kiln-cli.js';
+import { GENERATED, runKiln, storeFiles, workspace, TWO_HEAD_B1_CONFIG } from '../helpers/kiln-cli.js';
 
-const config = `version: 1
-models:
-  - name: two-head
-    path: model.onnx
-    profiles:
-      - name: b1
-        shapes: { x: [1, 8], ids: [1, 4] }
-    golden: { samples: 2, seed: 3 }
-${FAST_BENCH}`;
+const config = TWO_HEAD_B1_CONFIG;
 
 // Three runners, each with its own empty store, sharing one real registry (Debian's docker-registry
 // on loopback) as the remote engine store.
