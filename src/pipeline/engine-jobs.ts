@@ -8,6 +8,7 @@ import type { Backend, EngineProfile } from '../backends/backend.js';
 import { describeModel, loadOnnxModel, type IoSpec, type ModelDescription } from '../backends/onnx-model.js';
 import { checkProfileShapes } from '../backends/profile-shape-check.js';
 import { assertSupportedIo } from '../backends/io-type-check.js';
+import { assertLoadableOps } from '../backends/op-domain-check.js';
 import { assertNoShapeOperandInputs } from '../backends/shape-operand-inputs.js';
 import { goldenShapes } from '../backends/profile-dims.js';
 import { completeProfile } from '../backends/profile-complete.js';
@@ -64,6 +65,7 @@ export async function planEngineJobs(
     const { model: proto } = await loadOnnxModel(model.path, config.configDir);
     const description = describeModel(proto);
     assertSupportedIo(description, model.path);
+    assertLoadableOps(proto, model.path);
     model.profiles.forEach((profile, p) => {
       const where = `${config.configPath}: models[${index}].profiles[${p}]`;
       const bounds: Array<[string, Record<string, number[]>]> =

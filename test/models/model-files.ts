@@ -23,12 +23,20 @@ export function node(opType: string, input: string[], output: string[], to?: num
   return { opType, name: `${opType}_${output[0]}`, input, output, attribute };
 }
 
-/** Encodes `graph` as an opset-17 model (IR 8) and writes it to `dir/name`; returns the path. */
-export async function writeModel(dir: string, name: string, graph: Onnx.IGraphProto): Promise<string> {
+/**
+ * Encodes `graph` as an opset-17 model (IR 8), plus any `extraOpsets` (custom domains), and writes it
+ * to `dir/name`; returns the path.
+ */
+export async function writeModel(
+  dir: string,
+  name: string,
+  graph: Onnx.IGraphProto,
+  extraOpsets: Onnx.IOperatorSetIdProto[] = [],
+): Promise<string> {
   const proto = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'kiln-test-models',
-    opsetImport: [{ domain: '', version: 17 }],
+    opsetImport: [{ domain: '', version: 17 }, ...extraOpsets],
     graph: { name: name.replace(/\W/g, '_'), ...graph },
   });
   const file = path.join(dir, name);
