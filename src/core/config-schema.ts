@@ -48,6 +48,29 @@ const calibration = z.strictObject({
   percentile: z.number().gt(0).max(100).default(99.99),
 });
 
+const benchFields = {
+  warmup: z.number().int().nonnegative(),
+  minSamples: positiveInt,
+  maxSamples: positiveInt,
+  budgetMs: positiveInt,
+  stabilityPct: z.number().positive(),
+};
+
+const bench = z.strictObject({
+  warmup: benchFields.warmup.default(5),
+  minSamples: benchFields.minSamples.default(20),
+  maxSamples: benchFields.maxSamples.default(500),
+  budgetMs: benchFields.budgetMs.default(3000),
+  stabilityPct: benchFields.stabilityPct.default(5),
+  threads: positiveInt.default(1),
+});
+
+/**
+ * A model's own bench settings, merged over the global ones. Measurement only, so never keyed.
+ * `threads` stays global: it also sets the golden sessions' threads and `kiln build --threads` overrides it.
+ */
+const modelBench = z.strictObject(benchFields).partial();
+
 const model = z.strictObject({
   name: safeName,
   path: z.string().min(1),
@@ -56,6 +79,7 @@ const model = z.strictObject({
   precisions: z.array(z.enum(PRECISIONS)).min(1).default(['fp32']),
   calibration: calibration.optional(),
   golden: golden.default({ samples: 4, seed: 0 }),
+  bench: modelBench.optional(),
 });
 
 const target = z.strictObject({
@@ -70,15 +94,6 @@ const target = z.strictObject({
       driver: z.string().optional(),
     })
     .optional(),
-});
-
-const bench = z.strictObject({
-  warmup: z.number().int().nonnegative().default(5),
-  minSamples: positiveInt.default(20),
-  maxSamples: positiveInt.default(500),
-  budgetMs: positiveInt.default(3000),
-  stabilityPct: z.number().positive().default(5),
-  threads: positiveInt.default(1),
 });
 
 const gates = z.strictObject({

@@ -3,7 +3,7 @@ import type { RawConfig } from './config-schema.js';
 
 /** The settings that judge results: the trusted side (the merge base) decides them, never the PR. */
 export type JudgingSettings = Pick<RawConfig, 'gates' | 'bench'> & {
-  models: Array<Pick<RawConfig['models'][number], 'name' | 'golden'>>;
+  models: Array<Pick<RawConfig['models'][number], 'name' | 'golden' | 'bench'>>;
 };
 
 /**
@@ -17,7 +17,9 @@ export function settingChanges(base: JudgingSettings, head: JudgingSettings): st
   diff('bench', base.bench, head.bench, lines);
   for (const model of head.models) {
     const before = base.models.find((m) => m.name === model.name);
-    if (before) diff(`models[${model.name}].golden`, before.golden, model.golden, lines);
+    if (!before) continue;
+    diff(`models[${model.name}].golden`, before.golden, model.golden, lines);
+    diff(`models[${model.name}].bench`, before.bench, model.bench, lines);
   }
   return lines.sort();
 }

@@ -18,7 +18,7 @@ import { compileRequest } from './compile-spec.js';
 import type { EngineJob } from './engine-jobs.js';
 import { goldenSpecSha256, writeGoldenRecord } from './golden-record.js';
 import { runGoldenSuite } from './golden-suite.js';
-import { measureLatency } from './latency-bench.js';
+import { benchFor, measureLatency } from './latency-bench.js';
 import type { Progress } from './progress.js';
 
 export interface BuildEngineContext {
@@ -133,19 +133,20 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
       goldenMs,
     );
 
-    ctx.progress.phase('bench', `engine and reference, up to ${ctx.bench.budgetMs} ms each…`);
+    const bench = benchFor(ctx.bench, job.model);
+    ctx.progress.phase('bench', `engine and reference, up to ${bench.budgetMs} ms each…`);
     const benchStart = clock.now();
     const benchInputs = pickBenchInputs(inputs.samples, benchShapes(job.profile));
     const engineLatency = await measureLatency(
       () => ctx.backend.openEngine(enginePath, threads),
       benchInputs,
-      ctx.bench,
+      bench,
       clock,
     );
     const referenceLatency = await measureLatency(
       () => ctx.backend.openReference(job.model.path, threads),
       benchInputs,
-      ctx.bench,
+      bench,
       clock,
     );
     const benchMs = clock.now() - benchStart;

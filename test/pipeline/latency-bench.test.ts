@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineSession } from '../../src/backends/backend.js';
 import type { HostTensor } from '../../src/core/tensor.js';
-import { measureLatency, STABILITY_WINDOW, type BenchSettings } from '../../src/pipeline/latency-bench.js';
+import {
+  benchFor,
+  measureLatency,
+  MIN_SAMPLES_FLOOR,
+  sampleFloor,
+  STABILITY_WINDOW,
+  type BenchSettings,
+} from '../../src/pipeline/latency-bench.js';
 import type { Clock } from '../../src/pipeline/clock.js';
 
 /** A clock that only moves when the fake session says so. */
@@ -127,9 +134,25 @@ describe('measureLatency stopping rules', () => {
     expect(stats.stable).toBe(false);
   });
 
-  it('takes minSamples even when the budget is already spent', async () => {
-    const { stats } = await bench({ sample: blocks(10, 30) }, { budgetMs: 1, minSamples: 12 });
-    expect(stats.n).toBe(12);
+  it('a heavy model takes only the floor of samples, not minSamples, when one run eats the budget', async () => {
+    // 1 s a run against the default 3 s budget: 20 samples would be 20 s per session.
+    const { stats } = await bench({ sample: () => 1000 }, { budgetMs: 3000, minSamples: 20 });
+    expect(stats.n).toBe(MIN_SAMPLES_FLOOR);
+  });
+
+  it("takes as many samples as the budget affords at one run's time, when that is under minSamples", async () => {
+    const { stats } = await bench({ sample: () => 100 }, { budgetMs: 800, minSamples: 20 });
+    expect(stats.n).toBe(8);
+  });
+
+  it('takes the floor even when the budget is already spent, and a smaller minSamples as given', async () => {
+    expect((await bench({ sample: blocks(10, 30) }, { budgetMs: 1, minSamples: 12 })).stats.n).toBe(5);
+    expect((await bench({ sample: blocks(10, 30) }, { budgetMs: 1, minSamples: 3 })).stats.n).toBe(3);
+  });
+
+  it('sampleFloor: minSamples where the budget affords it, else what fits, never under the floor', () => {
+    const s = settings({ budgetMs: 3000, minSamples: 20 });
+    expect([1, 150, 300, 1000, 60_000].map((ms) => sampleFloor(s, ms))).toEqual([20, 20, 10, 5, 5]);
   });
 
   it('the budget excludes session creation, the first run and warmup', async () => {
@@ -204,5 +227,17 @@ describe('measureLatency releases the session', () => {
     await expect(
       measureLatency(() => Promise.reject(new Error('cannot load engine')), inputs, settings(), clock),
     ).rejects.toThrow('cannot load engine');
+  });
+});
+
+describe('benchFor', () => {
+  const global = { warmup: 5, minSamples: 20, maxSamples: 500, budgetMs: 3000, stabilityPct: 5, threads: 2 };
+  it("merges a model's own bench keys over the global ones, keeping the rest", () => {
+    expect(benchFor(global, { bench: { budgetMs: 20_000, warmup: 1 } })).toEqual({
+      ...global,
+      budgetMs: 20_000,
+      warmup: 1,
+    });
+    expect(benchFor(global, {})).toEqual(global);
   });
 });

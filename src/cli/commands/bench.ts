@@ -6,6 +6,7 @@ import type { AbResults, LatencyComparison } from '../../core/results.js';
 import type { HostTensor } from '../../core/tensor.js';
 import { createBackend } from '../../backends/registry.js';
 import { compareEngines } from '../../pipeline/ab-bench.js';
+import { benchFor } from '../../pipeline/latency-bench.js';
 import { buildTarget } from '../../pipeline/build-target.js';
 import { streamProgress } from '../../pipeline/progress.js';
 import { readArtifactRecord } from '../../store/artifact.js';
@@ -73,7 +74,7 @@ export async function benchCommand({ values }: CommandArgs<typeof benchOptions>)
           head: engine,
           base: twin,
           inputs: await storedInputs(engine.enginePath),
-          bench: head.bench,
+          bench: benchFor(head.bench, head.models.find((m) => m.name === engine.model) ?? {}),
           gates: head.gates,
         });
         progress.phase('ab', describe(comparison));
