@@ -141,7 +141,7 @@ describe('parseConfig errors: one line with file, line, key path, found value an
   it('an unknown key lists the allowed keys', () => {
     const message = configError(minimal('    precision: [fp16]\n'));
     expect(message).toBe(
-      'kiln.yaml:8: models[0].precision: found an unknown key, expected only name, path, manifest, profiles, precisions, calibration, golden',
+      'kiln.yaml:8: models[0].precision: found an unknown key, expected only name, path, manifest, profiles, precisions, calibration, golden, bench',
     );
   });
 

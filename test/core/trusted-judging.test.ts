@@ -16,7 +16,11 @@ describe('settingChanges', () => {
       gates: { golden: 'warn', latency: { ...strict.gates.latency, maxRegressionPct: 1000 } },
       bench: { ...strict.bench, minSamples: 2 },
       models: [
-        { name: 'det', golden: { samples: 4, seed: 0, tolerance: { atol: 1, rtol: 0.001 } } },
+        {
+          name: 'det',
+          golden: { samples: 4, seed: 0, tolerance: { atol: 1, rtol: 0.001 } },
+          bench: { stabilityPct: 90 },
+        },
         { name: 'new-model', golden: { samples: 4, seed: 0 } },
       ],
     };
@@ -24,6 +28,7 @@ describe('settingChanges', () => {
       'bench.minSamples: 20 → 2',
       'gates.golden: fail → warn',
       'gates.latency.maxRegressionPct: 10 → 1000',
+      'models[det].bench: (unset) → {"stabilityPct":90}',
       'models[det].golden.tolerance.atol: 0.001 → 1',
     ]);
     expect(settingChanges(strict, structuredClone(strict))).toEqual([]);
