@@ -4,6 +4,7 @@ import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuildResults } from '../../src/core/results.js';
+import { assertLoadableOps } from '../../src/backends/op-domain-check.js';
 import { FAST_BENCH, runKiln, workspace } from '../helpers/kiln-cli.js';
 import { DataType, node, tensorInfo, writeModel } from './model-files.js';
 
@@ -186,4 +187,44 @@ describe('custom-domain ops', () => {
     expect(run.stderr).not.toMatch(/error/i);
     expect(run.exitCode).toBe(0);
   }, 60_000);
+});
+
+describe('assertLoadableOps', () => {
+  const call = (domain: string): Onnx.IModelProto => ({
+    graph: { node: [{ ...node('Fancy', ['x'], ['y']), domain }] },
+  });
+
+  it('accepts a custom-domain node that calls a function the model defines, and ai.onnx.ml ops', () => {
+    const withFunction: Onnx.IModelProto = {
+      ...call('com.example'),
+      functions: [
+        {
+          name: 'Fancy',
+          domain: 'com.example',
+          input: ['a'],
+          output: ['b'],
+          node: [node('Relu', ['a'], ['b'])],
+        },
+      ],
+    };
+    expect(() => assertLoadableOps(withFunction, 'f.onnx')).not.toThrow();
+    expect(() => assertLoadableOps(call('ai.onnx.ml'), 'f.onnx')).not.toThrow();
+  });
+
+  it('refuses a custom op inside a model-local function body, and a TensorRT plugin domain', () => {
+    const hidden: Onnx.IModelProto = {
+      graph: { node: [{ ...node('Outer', ['x'], ['y']), domain: 'local' }] },
+      functions: [
+        {
+          name: 'Outer',
+          domain: 'local',
+          input: ['a'],
+          output: ['b'],
+          node: [{ ...node('Plugin', ['a'], ['b']), domain: 'trt.plugins' }],
+        },
+      ],
+    };
+    expect(() => assertLoadableOps(hidden, 'f.onnx')).toThrow(/op 'Plugin' .*custom domain 'trt\.plugins'/);
+    expect(() => assertLoadableOps(call('trt.plugins'), 'f.onnx')).toThrow(/^f\.onnx: op 'Fancy'/);
+  });
 });
