@@ -19,7 +19,7 @@ describe('probeHost on recorded hosts', () => {
     ]);
     expect([probe.driver, probe.cuda]).toEqual(['590.48.01', '13.1']);
     expect(probe.tensorrt).toEqual({ version: '10.3.0', source: 'trtexec', trtexecPath: 'trtexec' });
-    expect(probe.tools).toEqual({ nvidiaSmi: 'ok', trtexec: 'ok', tvmc: 'missing' });
+    expect(probe.tools).toEqual({ nvidiaSmi: 'ok', trtexec: 'ok' });
     expect(probe.cpu.isa).toContain('avx512f');
     expect(gpuFingerprint(probe, 0)).toEqual({
       kind: 'gpu',
@@ -52,7 +52,7 @@ describe('probeHost on recorded hosts', () => {
   it('no nvidia-smi: no GPUs, reported as missing, nothing thrown', async () => {
     const probe = await probeFixtureHost({});
     expect(probe.gpus).toEqual([]);
-    expect(probe.tools).toEqual({ nvidiaSmi: 'missing', trtexec: 'missing', tvmc: 'missing' });
+    expect(probe.tools).toEqual({ nvidiaSmi: 'missing', trtexec: 'missing' });
     expect(() => gpuFingerprint(probe, 0)).toThrow(InputError);
   });
 

@@ -44,9 +44,9 @@ export interface HostProbe {
   tensorrt: (TensorRtVersion & { trtexecPath: string | null }) | null;
   cpu: { model: string; arch: string; isa: string[] };
   os: { platform: string; release: string };
-  tools: { nvidiaSmi: ToolStatus; trtexec: ToolStatus; tvmc: ToolStatus };
+  tools: { nvidiaSmi: ToolStatus; trtexec: ToolStatus };
   /** One line per tool that failed, in the tool's own words. */
-  toolErrors: { nvidiaSmi?: string; trtexec?: string; tvmc?: string };
+  toolErrors: { nvidiaSmi?: string; trtexec?: string };
   /** Facts a reader should know (e.g. compute capability taken from the name table). */
   notes: string[];
 }
@@ -74,18 +74,13 @@ export async function probeHost(runner: CommandRunner, options: ProbeHostOptions
     tensorrt: null,
     cpu: { model: isa.model, arch: isa.arch, isa: isa.features },
     os: { platform: options.platform ?? os.platform(), release: options.release ?? os.release() },
-    tools: { nvidiaSmi: 'missing', trtexec: 'missing', tvmc: 'missing' },
+    tools: { nvidiaSmi: 'missing', trtexec: 'missing' },
     toolErrors: {},
     notes: [],
   };
   await probeNvidiaSmi(runner, probe);
   await probeTensorRt(runner, probe);
   await probeLibraries(runner, probe);
-  const tvmc = await runner.run('tvmc', ['--version']);
-  if (!isMissing(tvmc)) {
-    probe.tools.tvmc = tvmc.exitCode === 0 ? 'ok' : 'failed';
-    if (tvmc.exitCode !== 0) probe.toolErrors.tvmc = firstOutputLine(tvmc);
-  }
   return probe;
 }
 
