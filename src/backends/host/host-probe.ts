@@ -157,16 +157,37 @@ export interface GpuFingerprint {
 }
 
 /**
- * The hardware fingerprint for one GPU. Throws InputError (exit 2) when the GPU is absent or its
- * compute capability or driver is unknown: keying an engine with a guess would let it load on a
- * host it does not fit.
+ * The GPU a selector names: an nvidia-smi index (PCI order) or a `GPU-…` UUID, the form
+ * `kiln-agent run --gpu` leases and hands on in KILN_GPU. Throws InputError naming what exists.
  */
-export function gpuFingerprint(probe: HostProbe, gpuIndex: number): GpuFingerprint {
-  const gpu = probe.gpus.find((g) => g.index === gpuIndex);
-  if (!gpu) {
-    const have = probe.gpus.map((g) => g.index).join(', ') || 'none';
-    throw new InputError(`no GPU with index ${gpuIndex} on this host (GPUs: ${have})`);
+export function selectGpu(probe: HostProbe, selector: number | string): ProbedGpu {
+  if (typeof selector === 'string' && selector.startsWith('MIG-')) {
+    // nvidia-smi's GPU query lists parent GPUs only; fingerprinting a MIG slice needs its profile.
+    throw new InputError(
+      `GPU ${selector}: kiln cannot fingerprint a MIG instance yet (lease the whole GPU by its GPU- UUID)`,
+    );
   }
+  const gpu =
+    typeof selector === 'number'
+      ? probe.gpus.find((g) => g.index === selector)
+      : probe.gpus.find((g) => g.uuid !== null && g.uuid.toLowerCase() === selector.toLowerCase());
+  if (!gpu) {
+    const have =
+      probe.gpus.map((g) => (typeof selector === 'number' ? g.index : g.uuid)).join(', ') || 'none';
+    const what = typeof selector === 'number' ? `index ${selector}` : `UUID ${selector}`;
+    throw new InputError(`no GPU with ${what} on this host (GPUs: ${have})`);
+  }
+  return gpu;
+}
+
+/**
+ * The hardware fingerprint for one GPU (by index or UUID, see selectGpu). Throws InputError (exit 2)
+ * when the GPU is absent or its compute capability or driver is unknown: keying an engine with a
+ * guess would let it load on a host it does not fit.
+ */
+export function gpuFingerprint(probe: HostProbe, selector: number | string): GpuFingerprint {
+  const gpu = selectGpu(probe, selector);
+  const gpuIndex = gpu.index;
   const driverMajor = majorOf(probe.driver);
   if (!gpu.computeCapability) {
     throw new InputError(`GPU ${gpuIndex} (${gpu.name}): compute capability unknown, cannot key an engine`);
