@@ -100,6 +100,8 @@ export function detectTensorRt(pathEnv?: string): Availability {
 
 /** The GPU facts an engine depends on (runner-agent's gpuFingerprint without `kind`). */
 export interface GpuFingerprint {
+  /** nvidia-smi's product name, "NVIDIA A10G": GPUs of one compute capability (A10G, A40) differ. */
+  name: string;
   /** "8.6" */
   computeCapability: string;
   driverMajor: number;
@@ -160,6 +162,7 @@ export class TensorRtBackend implements Backend {
     const fp = await this.options.fingerprint();
     return {
       kind: 'gpu',
+      gpu: fp.name,
       computeCapability: fp.computeCapability,
       driverMajor: fp.driverMajor,
       cuda: fp.cuda,

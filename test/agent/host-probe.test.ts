@@ -23,6 +23,7 @@ describe('probeHost on recorded hosts', () => {
     expect(probe.cpu.isa).toContain('avx512f');
     expect(gpuFingerprint(probe, 0)).toEqual({
       kind: 'gpu',
+      name: 'NVIDIA H100 80GB HBM3',
       computeCapability: '9.0',
       driverMajor: 590,
       cuda: '13.1',
@@ -136,6 +137,7 @@ describe('probeHost on recorded hosts', () => {
     expect(() => gpuFingerprint(probe, 3)).toThrow(/no GPU with index 3 .*GPUs: 0/);
     expect(gpuFingerprint(probe, 0)).toEqual({
       kind: 'gpu',
+      name: 'NVIDIA L40S',
       computeCapability: '8.9',
       driverMajor: 595,
       cuda: '13.2',

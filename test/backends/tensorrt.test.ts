@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
+import { compareHardware, describeMismatch } from '../../src/core/hardware-match.js';
 import type { HostTensor } from '../../src/core/tensor.js';
 import {
   detectTensorRt,
@@ -17,7 +18,13 @@ import { writeSyntheticModels } from '../fixtures/synthetic-models.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trtexec');
 const fixture = (name: string) => readFile(path.join(fixtures, name), 'utf8');
-const A10G: GpuFingerprint = { computeCapability: '8.6', driverMajor: 550, cuda: '12.4', tensorrt: '10.3.0' };
+const A10G: GpuFingerprint = {
+  name: 'NVIDIA A10G',
+  computeCapability: '8.6',
+  driverMajor: 550,
+  cuda: '12.4',
+  tensorrt: '10.3.0',
+};
 
 let tmp: string;
 let modelPath: string;
@@ -246,8 +253,21 @@ describe('fingerprint and tags', () => {
     expect(b.name).toBe('tensorrt');
     expect(b.engineExtension).toBe('plan');
     expect(await b.version()).toBe('10.3.0');
-    expect(await b.hardwareFingerprint()).toEqual({ kind: 'gpu', ...A10G });
+    const { name, ...rest } = A10G;
+    expect(await b.hardwareFingerprint()).toEqual({ kind: 'gpu', gpu: name, ...rest });
     expect(b.supportedPrecisions()).toEqual(['fp32', 'fp16', 'int8']);
+  });
+
+  it('an A10G engine is not reused on an A40, though both are sm86', async () => {
+    const a10g = await backend(fakeTrtexec(async () => ({})).runner).hardwareFingerprint();
+    const a40 = await backend(fakeTrtexec(async () => ({})).runner, {
+      ...A10G,
+      name: 'NVIDIA A40',
+    }).hardwareFingerprint();
+    const mismatches = compareHardware(a10g, a40);
+    expect(mismatches.map(describeMismatch)).toEqual([
+      'GPU model NVIDIA A10G (engine) vs NVIDIA A40 (this host)',
+    ]);
   });
 });
 

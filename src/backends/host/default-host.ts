@@ -28,6 +28,7 @@ export function defaultBackendHost(env: NodeJS.ProcessEnv = process.env): Backen
           );
         }
         return {
+          name: gpu.name,
           computeCapability: gpu.computeCapability,
           driverMajor: gpu.driverMajor,
           cuda: gpu.cuda,

@@ -149,6 +149,8 @@ async function probeLibraries(runner: CommandRunner, probe: HostProbe): Promise<
 /** What makes a TensorRT engine non-portable (docs/architecture.md "Artifact key"). */
 export interface GpuFingerprint {
   kind: 'gpu';
+  /** nvidia-smi's product name ("NVIDIA A10G"). */
+  name: string;
   computeCapability: string;
   driverMajor: number;
   /** The CUDA version the driver reports (nvidia-smi's "CUDA Version"). */
@@ -193,8 +195,10 @@ export function gpuFingerprint(probe: HostProbe, selector: number | string): Gpu
     throw new InputError(`GPU ${gpuIndex} (${gpu.name}): compute capability unknown, cannot key an engine`);
   }
   if (driverMajor === null) throw new InputError(`GPU ${gpuIndex} (${gpu.name}): driver version unknown`);
+  if (!gpu.name) throw new InputError(`GPU ${gpuIndex}: product name unknown, cannot key an engine`);
   return {
     kind: 'gpu',
+    name: gpu.name,
     computeCapability: gpu.computeCapability,
     driverMajor,
     cuda: probe.cuda,
