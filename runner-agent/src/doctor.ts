@@ -98,15 +98,6 @@ export function diagnose(probe: HostProbe, context: DoctorContext): Finding[] {
     });
   } else findings.push(ok('onnxruntime-gpu', `execution providers: ${context.ortGpuProviders.join(', ')}`));
 
-  if (probe.tools.tvmc !== 'ok') {
-    findings.push({
-      backend: 'tvm',
-      status: 'missing',
-      problem: probe.tools.tvmc === 'failed' ? `tvmc failed: ${probe.toolErrors.tvmc}` : 'tvmc not installed',
-      fix: 'pip install apache-tvm (provides tvmc) into the runner user’s PATH',
-    });
-  } else findings.push(ok('tvm', 'tvmc available'));
-
   if (context.runnerVersion) findings.push(runnerFinding(context.runnerVersion));
   return findings;
 }

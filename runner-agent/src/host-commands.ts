@@ -92,6 +92,6 @@ function describe(probe: HostProbe): string {
     `driver: ${probe.driver ?? '-'}  cuda: ${probe.cuda ?? '-'}  tensorrt: ${probe.tensorrt?.version ?? '-'}`,
     `cpu: ${probe.cpu.model} (${probe.cpu.arch}: ${probe.cpu.isa.join(' ')})`,
     `os: ${probe.os.platform} ${probe.os.release}`,
-    `tools: nvidia-smi ${probe.tools.nvidiaSmi}, trtexec ${probe.tools.trtexec}, tvmc ${probe.tools.tvmc}`,
+    `tools: nvidia-smi ${probe.tools.nvidiaSmi}, trtexec ${probe.tools.trtexec}`,
   ].join('\n')}\n`;
 }

@@ -5,11 +5,12 @@ import { runOptions } from './agent-specs.js';
 import type { AgentCommand } from './cli.js';
 import { acquireGpuLease } from './gpu-lease.js';
 import { benchWithIsolation } from './bench-isolation.js';
+import { leasedGpuEnv } from './leased-gpu-env.js';
 import { InterferenceMonitor, nvidiaSmiSampler } from './interference-monitor.js';
 
 /**
  * `kiln-agent run --gpu UUID -- kiln build ...`: runs a build or benchmark holding the GPU's
- * exclusive lease, watching for foreign compute processes on it; an interfered run is retried, and
+ * exclusive lease, pinned to that GPU (leasedGpuEnv), watching for foreign compute processes on it; an interfered run is retried, and
  * if every attempt was interfered the report names the neighbour instead of blaming the model.
  */
 export const runCommand: AgentCommand = {
@@ -29,6 +30,8 @@ export const runCommand: AgentCommand = {
     if (!(waitMinutes > 0))
       throw new InputError(`--wait-minutes ${values['wait-minutes']}: expected minutes > 0`);
     const [file, ...args] = argv.slice(split + 1);
+    // Checked before taking the lease: a malformed UUID would otherwise lock a file for nothing.
+    const childEnv = leasedGpuEnv(values.gpu);
     const lease = await acquireGpuLease(leaseDir, values.gpu, `kiln-agent run ${file}`, {
       timeoutMs: waitMinutes * 60_000,
     });
@@ -40,7 +43,7 @@ export const runCommand: AgentCommand = {
             io.stderr(
               `kiln-agent: attempt ${attempt}: a foreign process used ${values.gpu} during the last run\n`,
             );
-          const child = execa(file!, args, { stdio: 'inherit', reject: false });
+          const child = execa(file!, args, { stdio: 'inherit', reject: false, env: childEnv });
           if (child.pid !== undefined) monitor.ignorePid(child.pid);
           return (await child).exitCode ?? 2;
         },

@@ -62,7 +62,7 @@ export interface BenchmarkSettings {
   budgetMs: number;
 }
 
-/** One compiler/runtime (docs/architecture.md "Parts"): onnxruntime-cpu, tensorrt, onnxruntime-gpu, tvm. */
+/** One compiler/runtime (docs/architecture.md "Parts"): onnxruntime-cpu, tensorrt, onnxruntime-gpu. */
 export interface Backend {
   readonly name: string;
   /** Engine file extension, e.g. `ort` or `plan`. */

@@ -162,6 +162,7 @@ export class OnnxRuntimeGpuBackend implements Backend {
     return {
       kind: 'gpu',
       provider: this.options.provider,
+      gpu: fp.name,
       computeCapability: fp.computeCapability,
       driverMajor: fp.driverMajor,
       cuda: fp.cuda,

@@ -4,7 +4,6 @@ import { detectOrtGpuLibrary, OnnxRuntimeGpuBackend } from './onnxruntime-gpu.js
 import { OnnxRuntimeCpuBackend } from './onnxruntime-cpu.js';
 import type { Availability, GpuFingerprint } from './tensorrt.js';
 import { detectTensorRt, TensorRtBackend } from './tensorrt.js';
-import { detectTvmc } from './tvm.js';
 import { defaultBackendHost } from './host/default-host.js';
 
 /** What GPU backends need from the host (the agent's probe and folders); backends import only core. */
@@ -30,16 +29,6 @@ export function backendAvailability(name: string): Availability {
       case 'onnxruntime-gpu': {
         const cuda = detectOrtGpuLibrary('cuda');
         return cuda.available ? cuda : detectOrtGpuLibrary('tensorrt').available ? { available: true } : cuda;
-      }
-      case 'tvm': {
-        const tvmc = detectTvmc();
-        // kiln builds the tvmc command lines and parses its output, but has no TVM runtime binding.
-        return tvmc.available
-          ? {
-              available: false,
-              reason: 'tvmc is on PATH, but kiln has no TVM runtime to run its engines yet',
-            }
-          : tvmc;
       }
       default:
         return { available: false, reason: 'no such backend in this build of kiln' };

@@ -100,6 +100,8 @@ export function detectTensorRt(pathEnv?: string): Availability {
 
 /** The GPU facts an engine depends on (runner-agent's gpuFingerprint without `kind`). */
 export interface GpuFingerprint {
+  /** nvidia-smi's product name, "NVIDIA A10G": GPUs of one compute capability (A10G, A40) differ. */
+  name: string;
   /** "8.6" */
   computeCapability: string;
   driverMajor: number;
@@ -112,52 +114,6 @@ export interface GpuFingerprint {
 /** "8.6" → "sm86". */
 export function smName(computeCapability: string): string {
   return `sm${computeCapability.replace('.', '')}`;
-}
-
-function majorMinor(version: string): string {
-  return version.split('.').slice(0, 2).join('.');
-}
-
-function describeSide(fp: Partial<GpuFingerprint>): string {
-  const cc = fp.computeCapability === undefined ? 'sm?' : smName(String(fp.computeCapability));
-  const trt = fp.tensorrt === undefined ? '?' : majorMinor(String(fp.tensorrt));
-  const driver = fp.driverMajor === undefined ? '?' : String(fp.driverMajor);
-  return `${cc} / TensorRT ${trt} / driver ${driver}`;
-}
-
-/**
- * Refuses an engine whose hardware tags do not match this host, naming both sides:
- * `engine built for sm86 / TensorRT 10.3 / driver 550, this host is sm90 / TensorRT 10.0 / driver 535`.
- * A plan is tied to the compute capability and the TensorRT major.minor that built it (TensorRT
- * refuses it otherwise). The driver major is compared too, as the key does. With
- * `versionCompatible` (engines built with --versionCompatible for the lean/dispatch runtime) a
- * newer TensorRT of the same major is accepted; the compute capability still must match unless
- * the engine was also built with a hardware compatibility level, which kiln does not use.
- */
-export function verifyEngineHost(
-  artifactTags: Readonly<Record<string, unknown>>,
-  host: GpuFingerprint,
-  options: { versionCompatible?: boolean } = {},
-): void {
-  const engine: Partial<GpuFingerprint> = {
-    ...(artifactTags.computeCapability !== undefined
-      ? { computeCapability: String(artifactTags.computeCapability) }
-      : {}),
-    ...(artifactTags.tensorrt !== undefined ? { tensorrt: String(artifactTags.tensorrt) } : {}),
-    ...(artifactTags.driverMajor !== undefined ? { driverMajor: Number(artifactTags.driverMajor) } : {}),
-  };
-  const trtOk = (): boolean => {
-    if (engine.tensorrt === undefined) return false;
-    if (!options.versionCompatible) return majorMinor(engine.tensorrt) === majorMinor(host.tensorrt);
-    const [em = 0, en = 0] = engine.tensorrt.split('.').map(Number);
-    const [hm = 0, hn = 0] = host.tensorrt.split('.').map(Number);
-    return em === hm && hn >= en;
-  };
-  const ok =
-    engine.computeCapability === host.computeCapability && trtOk() && engine.driverMajor === host.driverMajor;
-  if (!ok) {
-    throw new InputError(`engine built for ${describeSide(engine)}, this host is ${describeSide(host)}`);
-  }
 }
 
 export interface TensorRtBackendOptions {
@@ -206,6 +162,7 @@ export class TensorRtBackend implements Backend {
     const fp = await this.options.fingerprint();
     return {
       kind: 'gpu',
+      gpu: fp.name,
       computeCapability: fp.computeCapability,
       driverMajor: fp.driverMajor,
       cuda: fp.cuda,

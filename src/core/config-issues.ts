@@ -31,6 +31,8 @@ export function describeExpectation(issue: z.core.$ZodIssue, allowedKeys: string
     case 'invalid_type':
       return `expected ${issue.expected === 'array' ? 'a list' : issue.expected}`;
     case 'invalid_value':
+      // A schema's own message (a backend refused by name) says more than the list of values.
+      if (!issue.message.startsWith('Invalid')) return issue.message;
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`;
     case 'too_small':
     case 'too_big': {

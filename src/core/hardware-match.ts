@@ -10,6 +10,7 @@ export interface HardwareMismatch {
 // Names users know from nvidia-smi, trtexec and /proc/cpuinfo.
 const LABELS: Record<string, string> = {
   kind: 'device kind',
+  gpu: 'GPU model',
   computeCapability: 'compute capability',
   driverMajor: 'driver major',
   cuda: 'CUDA',
@@ -54,7 +55,7 @@ export function describeMismatch(m: HardwareMismatch): string {
 /** A short one-line summary of a hardware record, e.g. `gpu sm 9.0, driver 550, CUDA 12.4, TensorRT 10.3.0`. */
 export function describeHardware(hw: Record<string, unknown>): string {
   if (hw.kind === 'gpu') {
-    return `GPU compute capability ${show(hw.computeCapability)}, driver ${show(hw.driverMajor)}, CUDA ${show(hw.cuda)}, TensorRT ${show(hw.tensorrt)}`;
+    return `GPU ${hw.gpu === undefined ? '' : `${show(hw.gpu)}, `}compute capability ${show(hw.computeCapability)}, driver ${show(hw.driverMajor)}, CUDA ${show(hw.cuda)}, TensorRT ${show(hw.tensorrt)}`;
   }
   if (hw.kind === 'cpu') {
     const isa = Array.isArray(hw.isa) ? hw.isa : [];

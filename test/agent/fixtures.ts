@@ -29,7 +29,6 @@ export interface FixtureHost {
   table?: FixtureAnswer;
   trtexec?: FixtureAnswer;
   ldconfig?: FixtureAnswer;
-  tvmc?: FixtureAnswer;
 }
 
 /** Probes a host whose tools answer with recorded output; anything not given is absent. */
@@ -40,7 +39,6 @@ export function probeFixtureHost(host: FixtureHost): Promise<HostProbe> {
   if (host.table !== undefined) map['nvidia-smi'] = host.table;
   if (host.trtexec !== undefined) map['trtexec --version'] = host.trtexec;
   if (host.ldconfig !== undefined) map['ldconfig -p'] = host.ldconfig;
-  if (host.tvmc !== undefined) map['tvmc --version'] = host.tvmc;
   return probeHost(fixtureRunner(map), {
     cpuinfo: EPYC_CPUINFO,
     arch: 'x64',

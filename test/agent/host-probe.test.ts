@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { fixtureRunner } from '../../src/backends/host/command-runner.js';
-import { gpuFingerprint, probeHost } from '../../src/backends/host/host-probe.js';
+import { gpuFingerprint, probeHost, selectGpu } from '../../src/backends/host/host-probe.js';
 import { EPYC_CPUINFO, GPU_QUERY, HOSTS, probeFixtureHost, smi, trt } from './fixtures.js';
 
 describe('probeHost on recorded hosts', () => {
@@ -19,10 +19,11 @@ describe('probeHost on recorded hosts', () => {
     ]);
     expect([probe.driver, probe.cuda]).toEqual(['590.48.01', '13.1']);
     expect(probe.tensorrt).toEqual({ version: '10.3.0', source: 'trtexec', trtexecPath: 'trtexec' });
-    expect(probe.tools).toEqual({ nvidiaSmi: 'ok', trtexec: 'ok', tvmc: 'missing' });
+    expect(probe.tools).toEqual({ nvidiaSmi: 'ok', trtexec: 'ok' });
     expect(probe.cpu.isa).toContain('avx512f');
     expect(gpuFingerprint(probe, 0)).toEqual({
       kind: 'gpu',
+      name: 'NVIDIA H100 80GB HBM3',
       computeCapability: '9.0',
       driverMajor: 590,
       cuda: '13.1',
@@ -52,7 +53,7 @@ describe('probeHost on recorded hosts', () => {
   it('no nvidia-smi: no GPUs, reported as missing, nothing thrown', async () => {
     const probe = await probeFixtureHost({});
     expect(probe.gpus).toEqual([]);
-    expect(probe.tools).toEqual({ nvidiaSmi: 'missing', trtexec: 'missing', tvmc: 'missing' });
+    expect(probe.tools).toEqual({ nvidiaSmi: 'missing', trtexec: 'missing' });
     expect(() => gpuFingerprint(probe, 0)).toThrow(InputError);
   });
 
@@ -110,11 +111,33 @@ describe('probeHost on recorded hosts', () => {
     );
   });
 
+  it('selects the leased GPU by UUID on a multi-GPU host, not index 0', async () => {
+    const probe = await probeFixtureHost({
+      query: { exitCode: 2, stdout: smi('compute-cap-invalid.txt') },
+      q: smi('a100-sxm4-80gb-x4.q.txt'),
+    });
+    // GPU 2's UUID in the recording; any case, as CUDA_VISIBLE_DEVICES accepts.
+    expect(selectGpu(probe, 'GPU-62989189-9E1E-AC75-4676-114F14998542').index).toBe(2);
+    expect(selectGpu(probe, 'GPU-011b2cfe-2b8e-1cb0-19e1-1b764e854dfc').index).toBe(3);
+    expect(gpuFingerprint(probe, 'GPU-62989189-9e1e-ac75-4676-114f14998542')).toMatchObject({
+      computeCapability: '8.0',
+      driverMajor: 555,
+    });
+    expect(() => gpuFingerprint(probe, 'GPU-00000000-0000-0000-0000-000000000000')).toThrow(
+      /^no GPU with UUID GPU-00000000-0000-0000-0000-000000000000 on this host \(GPUs: GPU-31515c3d-.*GPU-011b2cfe-2b8e-1cb0-19e1-1b764e854dfc\)$/,
+    );
+    // Fail closed: a MIG slice's key would need its profile, which kiln does not read yet.
+    expect(() => gpuFingerprint(probe, 'MIG-GPU-62989189-9e1e-ac75-4676-114f14998542/1/0')).toThrow(
+      /cannot fingerprint a MIG instance yet/,
+    );
+  });
+
   it('gpuFingerprint names the missing GPU index', async () => {
     const probe = await HOSTS.l40s();
     expect(() => gpuFingerprint(probe, 3)).toThrow(/no GPU with index 3 .*GPUs: 0/);
     expect(gpuFingerprint(probe, 0)).toEqual({
       kind: 'gpu',
+      name: 'NVIDIA L40S',
       computeCapability: '8.9',
       driverMajor: 595,
       cuda: '13.2',

@@ -97,11 +97,25 @@ describe('nvidia-smi -q', () => {
   });
 });
 
+it("driver 610 -q: reads KMD/CUDA UMD Version, not the deprecated keys' suffixed values", () => {
+  const q = parseSmiQuery(smi('driver-610.47.q-header.txt'));
+  expect([q.driverVersion, q.cudaVersion]).toEqual(['610.47', '13.3']);
+  // Only the deprecated keys, as a driver between the rename and their removal could print them.
+  const oldOnly = smi('driver-610.47.q-header.txt')
+    .split('\n')
+    .filter((l) => !/^(KMD|CUDA UMD) Version/.test(l))
+    .join('\n');
+  const old = parseSmiQuery(oldOnly);
+  expect([old.driverVersion, old.cudaVersion]).toEqual(['610.47', '13.3']);
+});
+
 describe('plain nvidia-smi table header', () => {
   it.each([
     ['h100-80gb-hbm3.smi.txt', '590.48.01', '13.1'],
     ['a100-sxm4-80gb-x4.smi.txt', '555.42.02', '12.5'],
     ['l4.smi.txt', '550.90.07', '12.4'],
+    // Driver 610 renamed the banner's fields (sglang issue 27487).
+    ['b200-x2-610.43.02.smi-head.txt', '610.43.02', '13.3'],
   ])('%s', (file, driverVersion, cudaVersion) => {
     expect(parseSmiTableHeader(smi(file))).toEqual({ driverVersion, cudaVersion });
   });

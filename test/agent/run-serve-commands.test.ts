@@ -17,12 +17,40 @@ async function freePort(): Promise<number> {
   });
 }
 
+// GPU 2's UUID on the recorded 4x A100 host (test/fixtures/nvidia-smi/a100-sxm4-80gb-x4.q.txt).
+const LEASED = 'GPU-62989189-9e1e-ac75-4676-114f14998542';
+
 describe('kiln-agent run', () => {
+  it('pins the child to the leased GPU: CUDA sees only that UUID, in PCI order, and KILN_GPU names it for the key', async () => {
+    const leases = await mkdtemp(path.join(os.tmpdir(), 'kiln-leases-'));
+    const print =
+      'const e = process.env; console.log(JSON.stringify([e.CUDA_VISIBLE_DEVICES, e.CUDA_DEVICE_ORDER, e.KILN_GPU]))';
+    const result = await execa(
+      'node',
+      [agent, 'run', '--gpu', LEASED, '--lease-dir', leases, '--', 'node', '-e', print],
+      { reject: false, env: { CUDA_VISIBLE_DEVICES: '0', CUDA_DEVICE_ORDER: 'FASTEST_FIRST' } },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([LEASED, 'PCI_BUS_ID', LEASED]);
+  });
+
+  it('refuses a --gpu that is not a device UUID before taking any lease', async () => {
+    const leases = await mkdtemp(path.join(os.tmpdir(), 'kiln-leases-'));
+    const result = await execa('node', [agent, 'run', '--gpu', '0', '--lease-dir', leases, '--', 'true'], {
+      reject: false,
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim()).toMatch(
+      /^.*--gpu "0": expected a GPU-… or MIG-… UUID as 'nvidia-smi -L' prints it$/,
+    );
+    expect(await readdir(leases)).toEqual([]);
+  });
+
   it('runs the command under the GPU lease, passes its exit code through and releases the lease', async () => {
     const leases = await mkdtemp(path.join(os.tmpdir(), 'kiln-leases-'));
     const result = await execa(
       'node',
-      [agent, 'run', '--gpu', 'GPU-1234', '--lease-dir', leases, '--', 'node', '-e', 'process.exit(3)'],
+      [agent, 'run', '--gpu', LEASED, '--lease-dir', leases, '--', 'node', '-e', 'process.exit(3)'],
       { reject: false },
     );
     expect(result.exitCode).toBe(3);

@@ -77,7 +77,13 @@ describe('TensorRT EP options', () => {
 });
 
 describe('OnnxRuntimeGpuBackend without a GPU provider', () => {
-  const fp = { computeCapability: '8.9', driverMajor: 550, cuda: '12.4', tensorrt: '10.3.0' };
+  const fp = {
+    name: 'NVIDIA L40S',
+    computeCapability: '8.9',
+    driverMajor: 550,
+    cuda: '12.4',
+    tensorrt: '10.3.0',
+  };
 
   it('tags engines with the provider and the GPU', async () => {
     const cuda = new OnnxRuntimeGpuBackend({
@@ -89,6 +95,7 @@ describe('OnnxRuntimeGpuBackend without a GPU provider', () => {
     expect(await cuda.hardwareFingerprint()).toEqual({
       kind: 'gpu',
       provider: 'cuda',
+      gpu: 'NVIDIA L40S',
       computeCapability: '8.9',
       driverMajor: 550,
       cuda: '12.4',

@@ -3,7 +3,7 @@ import { detectOrtGpuLibrary } from '../../src/backends/onnxruntime-gpu.js';
 import { InputError } from '../../src/core/errors.js';
 import { backendAvailability, canRunHere, createBackend } from '../../src/backends/registry.js';
 
-// A host with no trtexec or tvmc on PATH (PATH is emptied, so this holds on GPU runners too).
+// A host with no trtexec on PATH (PATH is emptied, so this holds on GPU runners too).
 describe('backend registry on a host without GPU tools', () => {
   beforeEach(() => {
     vi.stubEnv('PATH', '');
@@ -22,7 +22,6 @@ describe('backend registry on a host without GPU tools', () => {
   it.each([
     ['tensorrt', 'trtexec not on PATH'],
     ...(noOrtGpu ? [['onnxruntime-gpu', 'onnxruntime-node has no CUDA EP']] : []),
-    ['tvm', 'tvmc not on PATH'],
   ])('%s: one-line InputError naming what is missing', (name, missing) => {
     expect(canRunHere(name)).toBe(false);
     const availability = backendAvailability(name);
@@ -45,6 +44,9 @@ describe('backend registry on a host without GPU tools', () => {
 
   it('unknown names are refused, not crashed on', () => {
     expect(canRunHere('nope')).toBe(false);
+    // tvm was once half-wired (tvmc command lines, no runtime); it is no backend now.
+    expect(canRunHere('tvm')).toBe(false);
+    expect(() => createBackend('tvm', 'x')).toThrow(/backend 'tvm' cannot run on this host: no such backend/);
     expect(() => createBackend('nope', 'x')).toThrow(
       /backend 'nope' cannot run on this host: no such backend/,
     );
@@ -52,7 +54,7 @@ describe('backend registry on a host without GPU tools', () => {
 
   it('detection is cheap', () => {
     const started = performance.now();
-    for (let i = 0; i < 20; i++) for (const n of ['tensorrt', 'onnxruntime-gpu', 'tvm']) canRunHere(n);
+    for (let i = 0; i < 20; i++) for (const n of ['tensorrt', 'onnxruntime-gpu']) canRunHere(n);
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });

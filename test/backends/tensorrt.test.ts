@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
+import { compareHardware, describeMismatch } from '../../src/core/hardware-match.js';
 import type { HostTensor } from '../../src/core/tensor.js';
 import {
   detectTensorRt,
@@ -11,14 +12,19 @@ import {
   findExecutable,
   IO_SUFFIX,
   TensorRtBackend,
-  verifyEngineHost,
 } from '../../src/backends/tensorrt.js';
 import type { GpuFingerprint, ToolResult, ToolRunner } from '../../src/backends/tensorrt.js';
 import { writeSyntheticModels } from '../fixtures/synthetic-models.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trtexec');
 const fixture = (name: string) => readFile(path.join(fixtures, name), 'utf8');
-const A10G: GpuFingerprint = { computeCapability: '8.6', driverMajor: 550, cuda: '12.4', tensorrt: '10.3.0' };
+const A10G: GpuFingerprint = {
+  name: 'NVIDIA A10G',
+  computeCapability: '8.6',
+  driverMajor: 550,
+  cuda: '12.4',
+  tensorrt: '10.3.0',
+};
 
 let tmp: string;
 let modelPath: string;
@@ -240,48 +246,28 @@ describe('TensorRtBackend engine sessions', () => {
   });
 });
 
-describe('fingerprint, tags and host checks', () => {
+describe('fingerprint and tags', () => {
   it('reports the GPU fingerprint and the TensorRT version', async () => {
     const { runner } = fakeTrtexec(async () => ({}));
     const b = backend(runner);
     expect(b.name).toBe('tensorrt');
     expect(b.engineExtension).toBe('plan');
     expect(await b.version()).toBe('10.3.0');
-    expect(await b.hardwareFingerprint()).toEqual({ kind: 'gpu', ...A10G });
+    const { name, ...rest } = A10G;
+    expect(await b.hardwareFingerprint()).toEqual({ kind: 'gpu', gpu: name, ...rest });
     expect(b.supportedPrecisions()).toEqual(['fp32', 'fp16', 'int8']);
   });
 
-  it('verifyEngineHost accepts a matching host and names both sides otherwise', () => {
-    const tags = {
-      kind: 'gpu',
-      computeCapability: '8.6',
-      driverMajor: 550,
-      cuda: '12.4',
-      tensorrt: '10.3.1',
-    };
-    expect(() => verifyEngineHost(tags, A10G)).not.toThrow();
-    const h100 = { computeCapability: '9.0', driverMajor: 535, cuda: '12.2', tensorrt: '10.0.1' };
-    expect(() => verifyEngineHost(tags, h100)).toThrow(
-      new InputError(
-        'engine built for sm86 / TensorRT 10.3 / driver 550, this host is sm90 / TensorRT 10.0 / driver 535',
-      ),
-    );
-    expect(() => verifyEngineHost(tags, { ...A10G, driverMajor: 535 })).toThrow(
-      /driver 550, this host is sm86 .* driver 535/,
-    );
-    expect(() => verifyEngineHost({}, A10G)).toThrow(
-      'engine built for sm? / TensorRT ? / driver ?, this host is sm86',
-    );
-  });
-
-  it('version-compatible engines accept a newer TensorRT of the same major', () => {
-    const tags = { computeCapability: '8.6', driverMajor: 550, tensorrt: '10.3.0' };
-    const newer = { ...A10G, tensorrt: '10.8.0' };
-    expect(() => verifyEngineHost(tags, newer)).toThrow(/TensorRT 10.3.*TensorRT 10.8/);
-    expect(() => verifyEngineHost(tags, newer, { versionCompatible: true })).not.toThrow();
-    expect(() =>
-      verifyEngineHost(tags, { ...A10G, tensorrt: '10.1.0' }, { versionCompatible: true }),
-    ).toThrow();
+  it('an A10G engine is not reused on an A40, though both are sm86', async () => {
+    const a10g = await backend(fakeTrtexec(async () => ({})).runner).hardwareFingerprint();
+    const a40 = await backend(fakeTrtexec(async () => ({})).runner, {
+      ...A10G,
+      name: 'NVIDIA A40',
+    }).hardwareFingerprint();
+    const mismatches = compareHardware(a10g, a40);
+    expect(mismatches.map(describeMismatch)).toEqual([
+      'GPU model NVIDIA A10G (engine) vs NVIDIA A40 (this host)',
+    ]);
   });
 });
 

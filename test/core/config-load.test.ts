@@ -159,7 +159,16 @@ describe('parseConfig errors: one line with file, line, key path, found value an
       minimal('targets:\n  - name: gpu\n    runs-on: [self-hosted]\n    backend: tensorrtt\n'),
     );
     expect(message).toBe(
-      'kiln.yaml:11: targets[0].backend: found "tensorrtt", expected one of "onnxruntime-cpu" | "tensorrt" | "onnxruntime-gpu" | "tvm"',
+      'kiln.yaml:11: targets[0].backend: found "tensorrtt", expected one of "onnxruntime-cpu" | "tensorrt" | "onnxruntime-gpu"',
+    );
+  });
+
+  it('a tvm target is refused by name, with the backends kiln does support', () => {
+    const message = configError(
+      minimal('targets:\n  - name: gpu\n    runs-on: [self-hosted]\n    backend: tvm\n'),
+    );
+    expect(message).toBe(
+      'kiln.yaml:11: targets[0].backend: found "tvm", backend \'tvm\' is not supported yet; supported: onnxruntime-cpu, tensorrt, onnxruntime-gpu',
     );
   });
 

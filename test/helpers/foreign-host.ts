@@ -35,7 +35,7 @@ export function foreignIsa(
 
 /**
  * A PATH holding only `node` (a symlink to this process's binary), so a child process sees a host
- * with no trtexec, tvmc or nvidia-smi whether or not the machine running the tests has them.
+ * with no trtexec or nvidia-smi whether or not the machine running the tests has them.
  */
 export async function nodeOnlyPath(): Promise<string> {
   const bin = await mkdtemp(path.join(tmpdir(), 'kiln-node-only-'));

@@ -36,6 +36,7 @@ ${FAST_BENCH}`;
   const backend = new TensorRtBackend({
     runner,
     fingerprint: async () => ({
+      name: 'NVIDIA A10G',
       computeCapability: '8.6',
       driverMajor: 550,
       cuda: '12.4',

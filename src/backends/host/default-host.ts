@@ -8,11 +8,13 @@ import { gpuFingerprint, probeHost } from './host-probe.js';
 
 /**
  * The GPU backends' view of this host when kiln runs directly (not under kiln-agent): the GPU is
- * `KILN_GPU` (an index, default 0; kiln-agent run leases one and sets it), its fingerprint comes from
+ * `KILN_GPU` (an nvidia-smi index, default 0, or the `GPU-…` UUID that kiln-agent run leases and
+ * sets, with CUDA_VISIBLE_DEVICES pinning the child to that GPU), its fingerprint comes from
  * nvidia-smi and trtexec on first use, and caches live under `KILN_CACHE_DIR` or ~/.cache/kiln.
  */
 export function defaultBackendHost(env: NodeJS.ProcessEnv = process.env): BackendHost {
-  const index = Number(env.KILN_GPU ?? '0');
+  const raw = env.KILN_GPU ?? '0';
+  const index = /^\d+$/.test(raw) ? Number(raw) : raw;
   const cacheDir = env.KILN_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'kiln');
   let fingerprint: Promise<GpuFingerprint> | undefined;
   return {
@@ -26,6 +28,7 @@ export function defaultBackendHost(env: NodeJS.ProcessEnv = process.env): Backen
           );
         }
         return {
+          name: gpu.name,
           computeCapability: gpu.computeCapability,
           driverMajor: gpu.driverMajor,
           cuda: gpu.cuda,

@@ -44,9 +44,9 @@ export interface HostProbe {
   tensorrt: (TensorRtVersion & { trtexecPath: string | null }) | null;
   cpu: { model: string; arch: string; isa: string[] };
   os: { platform: string; release: string };
-  tools: { nvidiaSmi: ToolStatus; trtexec: ToolStatus; tvmc: ToolStatus };
+  tools: { nvidiaSmi: ToolStatus; trtexec: ToolStatus };
   /** One line per tool that failed, in the tool's own words. */
-  toolErrors: { nvidiaSmi?: string; trtexec?: string; tvmc?: string };
+  toolErrors: { nvidiaSmi?: string; trtexec?: string };
   /** Facts a reader should know (e.g. compute capability taken from the name table). */
   notes: string[];
 }
@@ -74,18 +74,13 @@ export async function probeHost(runner: CommandRunner, options: ProbeHostOptions
     tensorrt: null,
     cpu: { model: isa.model, arch: isa.arch, isa: isa.features },
     os: { platform: options.platform ?? os.platform(), release: options.release ?? os.release() },
-    tools: { nvidiaSmi: 'missing', trtexec: 'missing', tvmc: 'missing' },
+    tools: { nvidiaSmi: 'missing', trtexec: 'missing' },
     toolErrors: {},
     notes: [],
   };
   await probeNvidiaSmi(runner, probe);
   await probeTensorRt(runner, probe);
   await probeLibraries(runner, probe);
-  const tvmc = await runner.run('tvmc', ['--version']);
-  if (!isMissing(tvmc)) {
-    probe.tools.tvmc = tvmc.exitCode === 0 ? 'ok' : 'failed';
-    if (tvmc.exitCode !== 0) probe.toolErrors.tvmc = firstOutputLine(tvmc);
-  }
   return probe;
 }
 
@@ -154,6 +149,8 @@ async function probeLibraries(runner: CommandRunner, probe: HostProbe): Promise<
 /** What makes a TensorRT engine non-portable (docs/architecture.md "Artifact key"). */
 export interface GpuFingerprint {
   kind: 'gpu';
+  /** nvidia-smi's product name ("NVIDIA A10G"). */
+  name: string;
   computeCapability: string;
   driverMajor: number;
   /** The CUDA version the driver reports (nvidia-smi's "CUDA Version"). */
@@ -162,23 +159,46 @@ export interface GpuFingerprint {
 }
 
 /**
- * The hardware fingerprint for one GPU. Throws InputError (exit 2) when the GPU is absent or its
- * compute capability or driver is unknown: keying an engine with a guess would let it load on a
- * host it does not fit.
+ * The GPU a selector names: an nvidia-smi index (PCI order) or a `GPU-…` UUID, the form
+ * `kiln-agent run --gpu` leases and hands on in KILN_GPU. Throws InputError naming what exists.
  */
-export function gpuFingerprint(probe: HostProbe, gpuIndex: number): GpuFingerprint {
-  const gpu = probe.gpus.find((g) => g.index === gpuIndex);
-  if (!gpu) {
-    const have = probe.gpus.map((g) => g.index).join(', ') || 'none';
-    throw new InputError(`no GPU with index ${gpuIndex} on this host (GPUs: ${have})`);
+export function selectGpu(probe: HostProbe, selector: number | string): ProbedGpu {
+  if (typeof selector === 'string' && selector.startsWith('MIG-')) {
+    // nvidia-smi's GPU query lists parent GPUs only; fingerprinting a MIG slice needs its profile.
+    throw new InputError(
+      `GPU ${selector}: kiln cannot fingerprint a MIG instance yet (lease the whole GPU by its GPU- UUID)`,
+    );
   }
+  const gpu =
+    typeof selector === 'number'
+      ? probe.gpus.find((g) => g.index === selector)
+      : probe.gpus.find((g) => g.uuid !== null && g.uuid.toLowerCase() === selector.toLowerCase());
+  if (!gpu) {
+    const have =
+      probe.gpus.map((g) => (typeof selector === 'number' ? g.index : g.uuid)).join(', ') || 'none';
+    const what = typeof selector === 'number' ? `index ${selector}` : `UUID ${selector}`;
+    throw new InputError(`no GPU with ${what} on this host (GPUs: ${have})`);
+  }
+  return gpu;
+}
+
+/**
+ * The hardware fingerprint for one GPU (by index or UUID, see selectGpu). Throws InputError (exit 2)
+ * when the GPU is absent or its compute capability or driver is unknown: keying an engine with a
+ * guess would let it load on a host it does not fit.
+ */
+export function gpuFingerprint(probe: HostProbe, selector: number | string): GpuFingerprint {
+  const gpu = selectGpu(probe, selector);
+  const gpuIndex = gpu.index;
   const driverMajor = majorOf(probe.driver);
   if (!gpu.computeCapability) {
     throw new InputError(`GPU ${gpuIndex} (${gpu.name}): compute capability unknown, cannot key an engine`);
   }
   if (driverMajor === null) throw new InputError(`GPU ${gpuIndex} (${gpu.name}): driver version unknown`);
+  if (!gpu.name) throw new InputError(`GPU ${gpuIndex}: product name unknown, cannot key an engine`);
   return {
     kind: 'gpu',
+    name: gpu.name,
     computeCapability: gpu.computeCapability,
     driverMajor,
     cuda: probe.cuda,

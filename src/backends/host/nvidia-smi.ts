@@ -127,8 +127,12 @@ export function parseSmiQuery(text: string): SmiQuery {
     const [, key, rawValue] = match as unknown as [string, string, string];
     const value = rawValue === 'N/A' || rawValue === 'Not Found' || rawValue === '' ? null : rawValue;
     const gpu = result.gpus.at(-1);
-    if (indent === 0 && key === 'Driver Version') result.driverVersion = value;
-    else if (indent === 0 && key === 'CUDA Version') result.cudaVersion = value;
+    // Driver 610 renamed these (KMD Version, CUDA UMD Version) and suffixes the old keys with
+    // `[Deprecated; …]`; the new keys win, the old ones are read for their leading version.
+    if (indent === 0 && key === 'KMD Version') result.driverVersion = leadingVersion(value);
+    else if (indent === 0 && key === 'CUDA UMD Version') result.cudaVersion = leadingVersion(value);
+    else if (indent === 0 && key === 'Driver Version') result.driverVersion ??= leadingVersion(value);
+    else if (indent === 0 && key === 'CUDA Version') result.cudaVersion ??= leadingVersion(value);
     else if (gpu && indent === 4) {
       section = '';
       if (key === 'Product Name') gpu.name = value ?? '';
@@ -141,14 +145,22 @@ export function parseSmiQuery(text: string): SmiQuery {
   return result;
 }
 
-/** Driver and CUDA version from the banner of plain `nvidia-smi` (`Driver Version: x  CUDA Version: y`). */
+/** `13.3` from `13.3 [Deprecated; will be removed in CUDA 14.0. …]`; null when no version leads. */
+function leadingVersion(value: string | null): string | null {
+  return value === null ? null : (/^[0-9]+(\.[0-9]+)*/.exec(value)?.[0] ?? null);
+}
+
+/**
+ * Driver and CUDA version from the banner of plain `nvidia-smi`: `Driver Version: x  CUDA Version: y`,
+ * or from driver 610 on `KMD Version: x  CUDA UMD Version: y`.
+ */
 export function parseSmiTableHeader(text: string): {
   driverVersion: string | null;
   cudaVersion: string | null;
 } {
   return {
-    driverVersion: /Driver Version:\s*([0-9][0-9.]*)/.exec(text)?.[1] ?? null,
-    cudaVersion: /CUDA Version:\s*([0-9][0-9.]*)/.exec(text)?.[1] ?? null,
+    driverVersion: /(?:Driver|KMD) Version:\s*([0-9][0-9.]*)/.exec(text)?.[1] ?? null,
+    cudaVersion: /CUDA (?:UMD )?Version:\s*([0-9][0-9.]*)/.exec(text)?.[1] ?? null,
   };
 }
 
