@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** kiln's npm package name (npm's `kiln` is an unrelated package). */
+export const KILN_PACKAGE = 'kiln-ml';
+
 /**
  * kiln's own version, from the nearest package.json named `kiln-ml` above this module: the same code
  * runs from `src/` under vitest and from `build/src/` once compiled.
  */
-/** kiln's npm package name (npm's `kiln` is an unrelated package). */
-export const KILN_PACKAGE = 'kiln-ml';
 
 export const KILN_VERSION: string = findVersion(path.dirname(fileURLToPath(import.meta.url)));
 
