@@ -244,30 +244,19 @@ targets:
     backend: onnxruntime-cpu
 `;
 
-  async function git(args: string[], cwd: string): Promise<string> {
-    return (await execa('git', args, { cwd })).stdout;
-  }
-
   it('sets the matrix of the changed model, diffing against the pull request base', async () => {
     const repo = path.join(tmp, 'repo');
-    await mkdir(path.join(repo, 'models'), { recursive: true });
-    await git(['init', '--quiet', '--initial-branch=main'], repo);
-    await git(['config', 'user.email', 'kiln@example.com'], repo);
-    await git(['config', 'user.name', 'kiln test'], repo);
-    await git(['config', 'commit.gpgsign', 'false'], repo);
-    await writeFile(path.join(repo, 'kiln.yaml'), CONFIG);
-    await writeFile(path.join(repo, 'models/det.onnx'), 'not really onnx: det');
-    await writeFile(path.join(repo, 'models/rec.onnx'), 'not really onnx: rec');
-    await git(['add', '-A'], repo);
-    await git(['commit', '--quiet', '-m', 'base'], repo);
-    const base = await git(['rev-parse', 'HEAD'], repo);
-    await git(['checkout', '--quiet', '-b', 'change'], repo);
-    await writeFile(path.join(repo, 'models/rec.onnx'), 'a new rec');
-    await git(['commit', '--quiet', '-am', 'change rec'], repo);
-    const head = await git(['rev-parse', 'HEAD'], repo);
+    const [base, head] = await gitRepo(repo, [
+      {
+        'kiln.yaml': CONFIG,
+        'models/det.onnx': 'not really onnx: det',
+        'models/rec.onnx': 'not really onnx: rec',
+      },
+      { 'models/rec.onnx': 'a new rec' },
+    ]);
 
     const eventFile = path.join(tmp, 'event.json');
-    await writeFile(eventFile, JSON.stringify(pullRequestEvent(8, head, base)));
+    await writeFile(eventFile, JSON.stringify(pullRequestEvent(8, head!, base!)));
     const run = await localAction({
       INPUT_COMMAND: 'plan',
       INPUT_CONFIG: path.join(repo, 'kiln.yaml'),
