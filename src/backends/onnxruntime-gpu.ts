@@ -1,12 +1,14 @@
 /**
- * ONNX Runtime with the CUDA or TensorRT execution provider, where the host's onnxruntime-node
- * build has them. Detected, never assumed: onnxruntime-node lists 'cuda' and 'tensorrt' as
+ * ONNX Runtime with the CUDA (or TensorRT) execution provider, where the host's onnxruntime-node
+ * install has them. Detected, never assumed: onnxruntime-node lists 'cuda' and 'tensorrt' as
  * backends even when their provider libraries are absent (`bundled: false` on linux x64), and only
- * creating a session tells. The stock linux x64 package ships neither library; there, session
- * creation fails with "OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library".
+ * creating a session tells. The npm tarball ships neither library: on linux/x64 its postinstall
+ * downloads both from NuGet (script/install-metadata.js, manifest `linux/x64:cuda12`), which kiln's
+ * own install skips (docs/install.md); without them session creation fails with
+ * "OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library".
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -105,46 +107,37 @@ export async function probeOrtGpu(provider: OrtGpuProvider): Promise<Availabilit
   }
 }
 
-export interface TensorRtEpCache {
-  /** Folder inside kiln's keyed artifact folder for the EP's serialized engines. */
-  engineCacheDir: string;
-  /** Host-cache folder for the EP's timing cache (shared across keys, as trtexec's is). */
-  timingCacheDir: string;
-  deviceId?: number;
-}
-
 /**
- * TensorRT EP provider options (names from ONNX Runtime's TensorRT EP documentation): the engine
- * cache goes into kiln's keyed folder instead of the EP's own working-directory default, so a
- * cached engine is stored, verified and evicted with the artifact that owns it.
- * Note: onnxruntime-node 1.30's typings declare only `deviceId` for 'tensorrt'; the other keys are
- * passed as provider options and could not be checked against a GPU build of the binding here.
+ * What onnxruntime-node's binding passes to the CUDA and TensorRT EPs: the device id and nothing
+ * else. ParseExecutionProviders in microsoft/onnxruntime js/node/src/session_options_helper.cc
+ * (commit 7d9e681, as 1.2x/1.30 ship it) reads only `name` and `deviceId` from an EP object
+ * (lines 65-70; `coreMlFlags` for coreml, a few webgpu/qnn keys), then for 'cuda' and 'tensorrt'
+ * creates default V2 provider options and sets only `options->device_id` (lines 158-171). Every
+ * other key (trt_engine_cache_*, trt_timing_cache_*, trt_fp16_enable, trt_max_workspace_size,
+ * cudnn_conv_algo_search, ...) is silently ignored, so kiln passes none: a TensorRT EP session
+ * built through this binding rebuilds its engine at every session and cannot use fp16.
  */
-export function tensorRtEpOptions(cache: TensorRtEpCache): Record<string, string | number> {
-  return {
-    name: 'tensorrt',
-    deviceId: cache.deviceId ?? 0,
-    trt_engine_cache_enable: '1',
-    trt_engine_cache_path: cache.engineCacheDir,
-    trt_timing_cache_enable: '1',
-    trt_timing_cache_path: cache.timingCacheDir,
-  };
+export function ortGpuEpOptions(
+  provider: OrtGpuProvider,
+  deviceId = 0,
+): ort.InferenceSession.ExecutionProviderConfig {
+  return { name: provider, deviceId } as ort.InferenceSession.ExecutionProviderConfig;
 }
 
 export interface OnnxRuntimeGpuOptions {
+  /**
+   * Always 'cuda' from the registry: the install script downloads the CUDA and TensorRT EP
+   * libraries together, and through the Node binding the TensorRT EP gets no engine cache and no
+   * precision option (see ortGpuEpOptions), so kiln's `tensorrt` backend (trtexec) is the TensorRT
+   * path. 'tensorrt' stays selectable for callers that want the EP as the binding gives it.
+   */
   provider: OrtGpuProvider;
   fingerprint: () => Promise<GpuFingerprint>;
-  /** Host cache folder for the TensorRT EP's timing cache. */
-  timingCacheDir: string;
 }
 
-/** Folder name, inside the artifact folder, of the TensorRT EP's engine cache. */
-export const TRT_EP_CACHE_DIR = 'trt-ep-cache';
-
 /**
- * The engine is the model with every dynamic dim pinned (saved as .onnx); with the TensorRT EP
- * the EP's serialized engine is built at compile time into `<outDir>/trt-ep-cache`, so it lands
- * in the keyed artifact folder and later sessions load it instead of rebuilding.
+ * The engine is the model with every dynamic dim pinned (saved as .onnx); ONNX Runtime compiles
+ * it for the GPU at every session creation (the binding cannot keep an EP engine cache).
  */
 export class OnnxRuntimeGpuBackend implements Backend {
   readonly name = 'onnxruntime-gpu';
@@ -178,14 +171,6 @@ export class OnnxRuntimeGpuBackend implements Backend {
     return ['fp32'];
   }
 
-  private providers(dir: string): ort.InferenceSession.SessionOptions['executionProviders'] {
-    if (this.options.provider === 'cuda') return ['cuda'];
-    const options = tensorRtEpOptions({
-      engineCacheDir: path.join(dir, TRT_EP_CACHE_DIR),
-      timingCacheDir: this.options.timingCacheDir,
-    });
-    return [options as unknown as ort.InferenceSession.ExecutionProviderConfig];
-  }
 
   async compile(request: CompileRequest): Promise<CompiledEngine> {
     const { model } = await loadOnnxModel(request.modelPath);
@@ -193,11 +178,7 @@ export class OnnxRuntimeGpuBackend implements Backend {
     const fileName = `engine.${this.engineExtension}`;
     const enginePath = path.join(request.outDir, fileName);
     await writeFile(enginePath, pinned);
-    if (this.options.provider === 'tensorrt') {
-      await mkdir(path.join(request.outDir, TRT_EP_CACHE_DIR), { recursive: true });
-      await mkdir(this.options.timingCacheDir, { recursive: true });
-    }
-    // Creating the session once makes the TensorRT EP build and cache its engine now.
+    // Creating the session once proves the EP takes the pinned model before anything is stored.
     const session = await this.create(enginePath, { threads: 1 });
     await session.release();
     return {
@@ -218,7 +199,7 @@ export class OnnxRuntimeGpuBackend implements Backend {
   private async create(file: string, options: SessionOptions): Promise<ort.InferenceSession> {
     try {
       return await ort.InferenceSession.create(file, {
-        executionProviders: this.providers(path.dirname(file)),
+        executionProviders: [ortGpuEpOptions(this.options.provider)],
         intraOpNumThreads: options.threads,
         graphOptimizationLevel: 'all',
         logSeverityLevel: ortLogSeverity(),

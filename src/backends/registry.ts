@@ -26,10 +26,9 @@ export function backendAvailability(name: string): Availability {
         return { available: true };
       case 'tensorrt':
         return detectTensorRt();
-      case 'onnxruntime-gpu': {
-        const cuda = detectOrtGpuLibrary('cuda');
-        return cuda.available ? cuda : detectOrtGpuLibrary('tensorrt').available ? { available: true } : cuda;
-      }
+      // The CUDA EP runs it (see OnnxRuntimeGpuOptions.provider): its library decides.
+      case 'onnxruntime-gpu':
+        return detectOrtGpuLibrary('cuda');
       default:
         return { available: false, reason: 'no such backend in this build of kiln' };
     }
@@ -62,11 +61,7 @@ export function createBackend(
           workDir: host.workDir,
         });
       }
-      return new OnnxRuntimeGpuBackend({
-        provider: detectOrtGpuLibrary('cuda').available ? 'cuda' : 'tensorrt',
-        fingerprint: host.gpuFingerprint,
-        timingCacheDir: host.cacheDir,
-      });
+      return new OnnxRuntimeGpuBackend({ provider: 'cuda', fingerprint: host.gpuFingerprint });
     default:
       throw new InputError(
         `${where}: backend '${name}' cannot run on this host (run 'kiln-agent doctor' to see what is missing)`,
