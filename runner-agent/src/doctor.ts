@@ -1,7 +1,8 @@
-import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { TRTEXEC_FALLBACK_PATH, type HostProbe } from '../../src/backends/host/host-probe.js';
+import type { OrtGpuProbe } from '../../src/backends/ort-gpu-probe.js';
+import { ortGpuFinding } from './doctor-ort-gpu.js';
 import { RUNNER_MIN_VERSION } from './labels.js';
 import { majorOf } from '../../src/backends/host/tensorrt-version.js';
 
@@ -15,8 +16,8 @@ export interface Finding {
 
 /** Facts about the host that are not in the probe. */
 export interface DoctorContext {
-  /** Execution-provider libraries shipped next to onnxruntime-node's binding (see detectOrtGpuProviders). */
-  ortGpuProviders: string[];
+  /** onnxruntime-node's CUDA and TensorRT EPs, each probed with a real session (probeOrtGpuEps). */
+  ortGpu: OrtGpuProbe;
   /** The actions runner's version, when known (RUNNER_VERSION or `config.sh --version`). */
   runnerVersion?: string | null;
   /** onnxruntime-node's folder as this kiln resolves it (see ortPackageDir), for the fix command. */
@@ -79,24 +80,7 @@ export function diagnose(probe: HostProbe, context: DoctorContext): Finding[] {
     });
   } else findings.push(ok('tensorrt', `TensorRT ${probe.tensorrt?.version ?? '?'} via trtexec`));
 
-  if (context.ortGpuProviders.length === 0) {
-    findings.push({
-      backend: 'onnxruntime-gpu',
-      status: 'missing',
-      problem:
-        'onnxruntime-node has no GPU execution providers (the npm package installs CPU only by default)',
-      // The script itself, not `npm ci`/`npm install`: npm may skip or deny dependency install
-      // scripts (kiln's own package.json denies this one; docs/install.md says why).
-      fix: `ONNXRUNTIME_NODE_INSTALL=cuda12 node "${path.join(context.ortPackageDir ?? '<onnxruntime-node>', 'script', 'install.js')}" (downloads the CUDA 12 and TensorRT EPs for linux x64 from NuGet)`,
-    });
-  } else if (!gpuUsable) {
-    findings.push({
-      backend: 'onnxruntime-gpu',
-      status: 'missing',
-      problem: `${context.ortGpuProviders.join(', ')} present but no usable GPU`,
-      fix: 'fix the GPU driver first',
-    });
-  } else findings.push(ok('onnxruntime-gpu', `execution providers: ${context.ortGpuProviders.join(', ')}`));
+  findings.push(ortGpuFinding(probe, context.ortGpu, context.ortPackageDir));
 
   if (context.runnerVersion) findings.push(runnerFinding(context.runnerVersion));
   return findings;
@@ -161,40 +145,10 @@ function runnerFinding(version: string): Finding {
   return { backend: 'actions-runner', status: 'ok', problem: `actions runner ${version}`, fix: '' };
 }
 
-/**
- * GPU execution providers onnxruntime-node can load: the provider libraries next to its native
- * binding. Detected on disk rather than assumed, because the same npm version ships with or
- * without them depending on how it was installed.
- */
-export function detectOrtGpuProviders(bindingDir: string | null = ortBindingDir()): string[] {
-  if (!bindingDir || !existsSync(bindingDir)) return [];
-  const names: Record<string, string> = {
-    'libonnxruntime_providers_cuda.so': 'cuda',
-    'libonnxruntime_providers_tensorrt.so': 'tensorrt',
-    'onnxruntime_providers_cuda.dll': 'cuda',
-    'onnxruntime_providers_tensorrt.dll': 'tensorrt',
-  };
-  return readdirSync(bindingDir)
-    .flatMap((file) => (names[file] ? [names[file]] : []))
-    .sort();
-}
-
 /** The onnxruntime-node package folder this kiln loads, or null when it does not resolve. */
 export function ortPackageDir(): string | null {
   try {
     return path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
-  } catch {
-    return null;
-  }
-}
-
-function ortBindingDir(): string | null {
-  const dir = ortPackageDir();
-  if (!dir) return null;
-  try {
-    const napi = path.join(dir, 'bin');
-    const version = readdirSync(napi).find((d) => d.startsWith('napi-v'));
-    return version ? path.join(napi, version, process.platform, process.arch) : null;
   } catch {
     return null;
   }

@@ -2,16 +2,11 @@ import path from 'node:path';
 import { InputError } from '../../src/core/errors.js';
 import { isMissing } from '../../src/backends/host/command-runner.js';
 import { probeHost, type HostProbe } from '../../src/backends/host/host-probe.js';
+import type { OrtGpuProbe } from '../../src/backends/ort-gpu-probe.js';
 import { parseAgentArgs } from './agent-args.js';
 import { doctorOptions, labelsOptions, probeOptions, registerOptions } from './agent-specs.js';
 import type { AgentCommand, AgentIo } from './cli.js';
-import {
-  detectOrtGpuProviders,
-  diagnose,
-  formatFinding,
-  ortPackageDir,
-  parseRunnerVersion,
-} from './doctor.js';
+import { diagnose, formatFinding, ortPackageDir, parseRunnerVersion } from './doctor.js';
 import { REGISTER_NOTE, registerCommand, runnerLabels } from './labels.js';
 
 /** `kiln-agent probe`, `labels`, `register` and `doctor`: what this host is and what it lacks. */
@@ -49,7 +44,7 @@ export const hostCommands: Record<'probe' | 'labels' | 'register' | 'doctor', Ag
       const { values } = parseAgentArgs('doctor', argv, doctorOptions);
       const runnerVersion = await readRunnerVersion(io, values['runner-dir']);
       const findings = diagnose(await runProbe(io), {
-        ortGpuProviders: detectOrtGpuProviders(),
+        ortGpu: await probeOrtGpu(),
         ortPackageDir: ortPackageDir(),
         runnerVersion,
       });
@@ -60,6 +55,12 @@ export const hostCommands: Record<'probe' | 'labels' | 'register' | 'doctor', Ag
     },
   },
 };
+
+/** Loads onnxruntime-node only for doctor, so probe/labels/run stay light. */
+async function probeOrtGpu(): Promise<OrtGpuProbe> {
+  const { probeOrtGpuEps } = await import('../../src/backends/ort-gpu-probe.js');
+  return probeOrtGpuEps();
+}
 
 function runProbe(io: AgentIo): Promise<HostProbe> {
   return io.probe ? io.probe() : probeHost(io.runner);

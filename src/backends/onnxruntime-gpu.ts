@@ -171,7 +171,6 @@ export class OnnxRuntimeGpuBackend implements Backend {
     return ['fp32'];
   }
 
-
   async compile(request: CompileRequest): Promise<CompiledEngine> {
     const { model } = await loadOnnxModel(request.modelPath);
     const pinned = pinInputShapes(model, pinnedDims(request.profile));
