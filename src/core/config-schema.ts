@@ -142,6 +142,10 @@ export const configSchema = z.strictObject({
     threads: 1,
   }),
   limits: limits.optional(),
+  /** The Triton container release `kiln publish --triton` exports for ("25.01"); see docs/triton.md. */
+  triton: z
+    .strictObject({ release: z.string().regex(/^\d{2}\.\d{2}$/, 'expected a Triton release like "25.01"') })
+    .optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -38,7 +38,7 @@ export const TRITON_DATA_TYPES: Readonly<Record<TensorDtype, TritonDataType>> = 
   float64: 'TYPE_FP64',
 };
 
-/** One model input or output: full dims (batch included, since `max_batch_size` is 0), -1 = any. */
+/** One model input or output: -1 = any; without the batch dim when `max_batch_size` > 0. */
 export interface TritonTensor {
   name: string;
   dataType: TritonDataType;
@@ -49,6 +49,12 @@ export interface TritonTensor {
 export interface TritonWarmupSample {
   name: string;
   inputs: { name: string; dataType: TritonDataType; dims: number[]; file: string }[];
+}
+
+/** One `gpu_execution_accelerator`: its name and string parameters (a proto map), in print order. */
+export interface TritonAccelerator {
+  name: string;
+  parameters: Record<string, string>;
 }
 
 /** The fields of `config.pbtxt` kiln sets; everything else keeps Triton's default. */
@@ -65,7 +71,9 @@ export interface TritonModelConfig {
   /** Compute capability ("8.6") → engine file name in the version folder, in print order. */
   ccModelFilenames: Record<string, string>;
   /** ONNX Runtime GPU execution accelerators (`tensorrt`), when the engine was built for one. */
-  gpuAccelerators?: string[];
+  gpuAccelerators?: TritonAccelerator[];
+  /** `dynamic_batching { }` (Triton's defaults): only with `maxBatchSize` > 0. */
+  dynamicBatching?: boolean;
   /** String parameters (`parameters { key value { string_value } }`), in print order. */
   parameters: Record<string, string>;
   warmup: TritonWarmupSample[];
@@ -100,8 +108,8 @@ function warmupFields(sample: TritonWarmupSample): TextMessage {
       },
     ];
   });
-  // Triton requires batch_size 1 for a model that does not batch (max_batch_size 0); the dims
-  // above are then the whole tensor, batch dimension included.
+  // Triton requires batch_size 1 for a model that does not batch (max_batch_size 0), the dims
+  // then being the whole tensor; a batching model gets one batch-1 request, dims without batch.
   return { fields: [['name', sample.name], ['batch_size', 1], ...inputs] };
 }
 
@@ -128,10 +136,24 @@ export function tritonConfigMessage(config: TritonModelConfig): TextMessage {
       },
     ]);
   }
+  if (config.dynamicBatching) fields.push(['dynamic_batching', { fields: [] }]);
   if (config.gpuAccelerators?.length) {
-    const accelerators = config.gpuAccelerators.map((name): TextField => [
+    const accelerators = config.gpuAccelerators.map((accelerator): TextField => [
       'gpu_execution_accelerator',
-      { fields: [['name', name]] },
+      {
+        fields: [
+          ['name', accelerator.name],
+          ...Object.entries(accelerator.parameters).map(([key, value]): TextField => [
+            'parameters',
+            {
+              fields: [
+                ['key', key],
+                ['value', value],
+              ],
+            },
+          ]),
+        ],
+      },
     ]);
     fields.push(['optimization', { fields: [['execution_accelerators', { fields: accelerators }]] }]);
   }

@@ -18,9 +18,10 @@ import { readArtifactRecord } from './artifact.js';
 import { readRelease } from './release.js';
 import type { ReleaseRecord } from './release.js';
 import { renderTritonConfig } from './triton-config.js';
-import type { TritonModelConfig } from './triton-config.js';
+import type { TritonAccelerator, TritonModelConfig } from './triton-config.js';
 import { planTritonModels } from './triton-model-plan.js';
 import type { TritonModelPlan } from './triton-model-plan.js';
+import { checkEnginesForTriton } from './triton-releases.js';
 import { tritonVersions, writeTritonModels } from './triton-repository.js';
 import type { TritonModelWrite } from './triton-repository.js';
 import { readTritonSignature } from './triton-signature.js';
@@ -36,6 +37,11 @@ export interface TritonExportOptions {
   tritonVersion?: number;
   /** Export only engines of these kiln backends (e.g. `['tensorrt']`); default: all. */
   backends?: readonly string[];
+  /**
+   * The Triton container release that will serve the models ("25.01"): TensorRT plans are checked
+   * against the TensorRT it bundles (triton-releases.ts). Required when the export holds a plan.
+   */
+  tritonRelease?: string;
 }
 
 /** One Triton model written by the export. */
@@ -84,6 +90,26 @@ async function planSignature(releaseDir: string, plan: TritonModelPlan): Promise
   return (first as { signature: TritonSignature }).signature;
 }
 
+/** Where Triton's TensorRT accelerator keeps its engines: writable in the stock container. */
+export const TRITON_TRT_CACHE_ROOT = '/tmp/kiln-trt-engine-cache';
+
+/**
+ * The TensorRT accelerator for an onnxruntime-gpu engine verified on the TensorRT EP (releases
+ * made before kiln ran onnxruntime-gpu on the CUDA EP only): precision as built, and an engine
+ * cache per model so a restart does not rebuild (onnxruntime_backend README, "ONNX Runtime with
+ * TensorRT optimization"). max_workspace_size_bytes keeps Triton's default (1 GB).
+ */
+function tensorRtAccelerator(plan: TritonModelPlan): TritonAccelerator {
+  return {
+    name: 'tensorrt',
+    parameters: {
+      precision_mode: plan.precision.toUpperCase(),
+      trt_engine_cache_enable: 'true',
+      trt_engine_cache_path: `${TRITON_TRT_CACHE_ROOT}/${plan.name}`,
+    },
+  };
+}
+
 function modelConfig(prepared: PreparedModel, release: ReleaseRecord): TritonModelConfig {
   const { plan, signature } = prepared;
   const accelerator = plan.kilnBackend === 'onnxruntime-gpu' && plan.files[0]?.engine.hardware.provider;
@@ -91,14 +117,16 @@ function modelConfig(prepared: PreparedModel, release: ReleaseRecord): TritonMod
     name: plan.name,
     ...(plan.platform === undefined ? {} : { platform: plan.platform }),
     ...(plan.backend === undefined ? {} : { backend: plan.backend }),
-    // Profiles are fixed shapes, batch included: Triton must not add a batch dimension.
-    maxBatchSize: 0,
+    // A ranged batch dim lets Triton batch requests up to the profile's max; otherwise the
+    // profile's dims are the whole tensor and Triton must not add a batch dimension.
+    maxBatchSize: signature.maxBatchSize,
+    ...(signature.maxBatchSize > 0 ? { dynamicBatching: true } : {}),
     inputs: signature.inputs,
     outputs: signature.outputs,
     instanceKind: plan.gpu ? 'KIND_GPU' : 'KIND_CPU',
     ...(plan.defaultModelFilename === undefined ? {} : { defaultModelFilename: plan.defaultModelFilename }),
     ccModelFilenames: plan.ccModelFilenames,
-    ...(accelerator === 'tensorrt' ? { gpuAccelerators: ['tensorrt'] } : {}),
+    ...(accelerator === 'tensorrt' ? { gpuAccelerators: [tensorRtAccelerator(plan)] } : {}),
     parameters: {
       kiln_release: release.version,
       kiln_artifact_keys: plan.files.map((f) => f.engine.key).join(','),
@@ -112,6 +140,12 @@ function modelWrite(releaseDir: string, release: ReleaseRecord, prepared: Prepar
   const comment = [
     `Written by kiln from release ${release.model}@${release.version}; the next export replaces it.`,
   ];
+  if (prepared.plan.files.some(({ engine }) => engine.hardware.versionCompatible === true)) {
+    // tensorrt_backend README: version-compatible plans load only with this server option.
+    comment.push(
+      'Version-compatible TensorRT plans: start tritonserver with --backend-config=tensorrt,version-compatible=true',
+    );
+  }
   return {
     name: prepared.plan.name,
     version: prepared.version,
@@ -147,6 +181,8 @@ export async function exportTritonRepository(options: TritonExportOptions): Prom
     const only = options.backends ? ` of backends ${options.backends.join(', ')}` : '';
     throw new InputError(`${where}: no engines${only} to export`);
   }
+  const engines = plans.flatMap((plan) => plan.files.map((f) => f.engine));
+  checkEnginesForTriton(engines, options.tritonRelease, where);
   // One export at a time per repository: versions are chosen from what is there, and a crashed
   // export's staging folder (which Triton would try to load as a model) is swept under the lock.
   const lock = await lockRepository(options.repository);

@@ -20,7 +20,9 @@ interface TritonRuntime {
 
 const RUNTIMES: Readonly<Record<string, TritonRuntime>> = {
   tensorrt: { platform: 'tensorrt_plan', extension: 'plan', gpu: true },
-  // An ORT-format model: ONNX Runtime recognises its bytes whatever the file is called.
+  // An ORT-format model. ONNX Runtime reads the ORT format when the path ends in `.ort` (or the
+  // session says so), hence this extension; and the format is not forward compatible: the
+  // Triton release's ONNX Runtime must be at least the one kiln wrote it with (docs/triton.md).
   'onnxruntime-cpu': { backend: 'onnxruntime', extension: 'ort', gpu: false },
   'onnxruntime-gpu': { backend: 'onnxruntime', extension: 'onnx', gpu: true },
 };

@@ -1,7 +1,8 @@
 /**
  * A Triton model's inputs, outputs and warmup requests, taken from what kiln stored with the
  * artifact: input dims from the profile it was built for (the engine accepts nothing else), data
- * types and output dims from the golden tensors it was verified with.
+ * types and output dims from the golden tensors it was verified with, and whether dim 0 is a batch
+ * dim Triton may batch on (a ranged profile from 1, and outputs that follow it in every sample).
  */
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
@@ -23,6 +24,8 @@ export interface WarmupFile {
 
 /** What config.pbtxt says about a model's tensors, and the warmup files it references. */
 export interface TritonSignature {
+  /** > 0 when dim 0 is a ranged batch dim (see rangedBatchMax): tensor dims then omit it. */
+  maxBatchSize: number;
   inputs: TritonTensor[];
   outputs: TritonTensor[];
   warmup: TritonWarmupSample[];
@@ -53,6 +56,38 @@ function profileDims(record: ArtifactRecord, where: string): Map<string, number[
   return new Map(
     Object.entries(min).map(([name, low]) => [name, low.map((d, i) => (max[name]?.[i] === d ? d : -1))]),
   );
+}
+
+/**
+ * The batch size Triton may batch up to: the profile's max of dim 0 when every input's dim 0 ranges
+ * from 1 (Triton's batcher sends any size from 1) to one shared max above 1; otherwise 0, and the
+ * model keeps its full dims with `max_batch_size: 0`.
+ */
+export function rangedBatchMax(record: ArtifactRecord): number {
+  const profile = record.keyInputs.profile as Record<string, Record<string, number[]> | undefined>;
+  if (!profile || profile.shapes || !profile.min || !profile.max) return 0;
+  let max: number | undefined;
+  for (const [name, low] of Object.entries(profile.min)) {
+    const high = profile.max[name]?.[0];
+    if (low[0] !== 1 || high === undefined || high <= 1 || (max !== undefined && high !== max)) return 0;
+    max = high;
+  }
+  return max ?? 0;
+}
+
+/** Each golden sample's outputs carry its inputs' batch as dim 0 (else the outputs do not batch). */
+function outputsBatch(inputs: Map<string, HostTensor>, outputs: Map<string, HostTensor>): boolean {
+  const batch = new Set([...inputs.values()].map((t) => t.shape[0]));
+  if (batch.size !== 1) return false;
+  return [...outputs.values()].every((t) => t.shape.length > 0 && batch.has(t.shape[0]));
+}
+
+/** The first item of a batched tensor: what one batch-1 warmup request sends. */
+function firstItem(tensor: HostTensor): HostTensor {
+  const rest = tensor.shape.slice(1);
+  const size = rest.reduce((a, b) => a * b, 1);
+  const data = (tensor.data as Float32Array).subarray(0, size) as unknown as HostTensor['data'];
+  return { ...tensor, shape: [1, ...rest], data } as HostTensor;
 }
 
 /** Dims that fit every shape seen: equal sizes kept, differing ones -1. */
@@ -96,7 +131,8 @@ export async function readTritonSignature(dir: string, record: ArtifactRecord): 
   }
   const inputs = new Map<string, TritonTensor>();
   const outputs = new Map<string, TritonTensor>();
-  const signature: TritonSignature = { inputs: [], outputs: [], warmup: [], warmupFiles: [] };
+  let maxBatchSize = rangedBatchMax(record);
+  const warmupInputs: Map<string, HostTensor>[] = [];
   for (const [index, files] of samples.entries()) {
     const names = Object.keys(files.inputs).sort().join(', ');
     if (names !== [...dims.keys()].sort().join(', ')) {
@@ -114,14 +150,25 @@ export async function readTritonSignature(dir: string, record: ArtifactRecord): 
       }
       merge(inputs, name, tensor, expected, path.join(dir, files.inputs[name] as string));
     }
-    for (const [name, tensor] of await readSample(dir, files.outputs)) {
+    const sampleOutputs = await readSample(dir, files.outputs);
+    for (const [name, tensor] of sampleOutputs) {
       const dimsSoFar = mergeDims(outputs.get(name)?.dims, tensor.shape);
       merge(outputs, name, tensor, dimsSoFar, path.join(dir, files.outputs[name] as string));
     }
-    if (index < MAX_WARMUP_SAMPLES) addWarmup(signature, index, sampleInputs, [...dims.keys()]);
+    if (!outputsBatch(sampleInputs, sampleOutputs)) maxBatchSize = 0;
+    if (index < MAX_WARMUP_SAMPLES) warmupInputs.push(sampleInputs);
   }
-  signature.inputs = [...dims.keys()].map((name) => inputs.get(name) as TritonTensor);
-  signature.outputs = [...outputs.values()];
+  const unbatch = (t: TritonTensor): TritonTensor => (maxBatchSize > 0 ? { ...t, dims: t.dims.slice(1) } : t);
+  const signature: TritonSignature = {
+    maxBatchSize,
+    inputs: [...dims.keys()].map((name) => unbatch(inputs.get(name) as TritonTensor)),
+    outputs: [...outputs.values()].map(unbatch),
+    warmup: [],
+    warmupFiles: [],
+  };
+  for (const [index, tensors] of warmupInputs.entries()) {
+    addWarmup(signature, index, tensors, [...dims.keys()], maxBatchSize > 0);
+  }
   return signature;
 }
 
@@ -147,13 +194,16 @@ function addWarmup(
   index: number,
   tensors: Map<string, HostTensor>,
   order: string[],
+  batched: boolean,
 ): void {
   const taken = new Set<string>();
   const sample: TritonWarmupSample = { name: `kiln-golden-${index}`, inputs: [] };
   for (const [position, name] of order.entries()) {
-    const tensor = tensors.get(name) as HostTensor;
+    const whole = tensors.get(name) as HostTensor;
+    const tensor = batched ? firstItem(whole) : whole;
     const file = warmupFileName(index, position, name, taken);
-    sample.inputs.push({ name, dataType: TRITON_DATA_TYPES[tensor.dtype], dims: [...tensor.shape], file });
+    const dims = batched ? tensor.shape.slice(1) : [...tensor.shape];
+    sample.inputs.push({ name, dataType: TRITON_DATA_TYPES[tensor.dtype], dims, file });
     signature.warmupFiles.push({ name: file, bytes: rawTensorBytes(tensor) });
   }
   signature.warmup.push(sample);

@@ -12,7 +12,9 @@ const gpuConfig: TritonModelConfig = {
   outputs: [{ name: 'y', dataType: 'TYPE_FP32', dims: [1, 1, 384, 384] }],
   instanceKind: 'KIND_GPU',
   ccModelFilenames: { '8.6': 'model.sm86.plan', '9.0': 'model.sm90.plan' },
-  gpuAccelerators: ['tensorrt'],
+  gpuAccelerators: [
+    { name: 'tensorrt', parameters: { precision_mode: 'FP16', trt_engine_cache_enable: 'true' } },
+  ],
   parameters: { kiln_release: '1.2.0', kiln_artifact_keys: 'aa,bb' },
   warmup: [
     {
@@ -34,7 +36,13 @@ describe('renderTritonConfig', () => {
       output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [1, 1, 384, 384] }],
       instance_group: [{ kind: 'KIND_GPU' }],
       cc_model_filenames: { '8.6': 'model.sm86.plan', '9.0': 'model.sm90.plan' },
-      optimization: { execution_accelerators: { gpu_execution_accelerator: [{ name: 'tensorrt' }] } },
+      optimization: {
+        execution_accelerators: {
+          gpu_execution_accelerator: [
+            { name: 'tensorrt', parameters: { precision_mode: 'FP16', trt_engine_cache_enable: 'true' } },
+          ],
+        },
+      },
       parameters: {
         kiln_release: { string_value: '1.2.0' },
         kiln_artifact_keys: { string_value: 'aa,bb' },
@@ -49,6 +57,73 @@ describe('renderTritonConfig', () => {
         },
       ],
     });
+  });
+
+  it('a batching model: max_batch_size, dims without the batch dim and dynamic_batching, as a snapshot', () => {
+    const batched: TritonModelConfig = {
+      name: 'det_b1to8_fp32',
+      platform: 'tensorrt_plan',
+      maxBatchSize: 8,
+      dynamicBatching: true,
+      inputs: [{ name: 'x', dataType: 'TYPE_FP32', dims: [3, 64] }],
+      outputs: [{ name: 'y', dataType: 'TYPE_FP32', dims: [10] }],
+      instanceKind: 'KIND_GPU',
+      defaultModelFilename: 'model.plan',
+      ccModelFilenames: { '8.9': 'model.plan' },
+      parameters: { kiln_release: '2.0.0' },
+      warmup: [
+        {
+          name: 'kiln-golden-0',
+          inputs: [{ name: 'x', dataType: 'TYPE_FP32', dims: [3, 64], file: 'kiln-golden-0-x' }],
+        },
+      ],
+    };
+    const text = renderTritonConfig(batched);
+    expect(text).toMatchInlineSnapshot(`
+      "name: "det_b1to8_fp32"
+      platform: "tensorrt_plan"
+      max_batch_size: 8
+      input {
+        name: "x"
+        data_type: TYPE_FP32
+        dims: [3, 64]
+      }
+      output {
+        name: "y"
+        data_type: TYPE_FP32
+        dims: [10]
+      }
+      instance_group {
+        kind: KIND_GPU
+      }
+      default_model_filename: "model.plan"
+      cc_model_filenames {
+        key: "8.9"
+        value: "model.plan"
+      }
+      dynamic_batching {
+      }
+      parameters {
+        key: "kiln_release"
+        value {
+          string_value: "2.0.0"
+        }
+      }
+      model_warmup {
+        name: "kiln-golden-0"
+        batch_size: 1
+        inputs {
+          key: "x"
+          value {
+            data_type: TYPE_FP32
+            dims: [3, 64]
+            input_data_file: "kiln-golden-0-x"
+          }
+        }
+      }
+      "
+    `);
+    expect(parseTritonConfig(text)).toMatchObject({ max_batch_size: 8, dynamic_batching: {} });
   });
 
   it('escapes any string so it reads back unchanged, and keeps the file ASCII', () => {

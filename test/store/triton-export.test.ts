@@ -177,7 +177,7 @@ describe('exportTritonRepository: an onnxruntime-cpu release', () => {
     expect(await readFile(path.join(repository, 'ocr-cls_b1_fp32/config.pbtxt'), 'utf8')).toBe(configBefore);
   });
 
-  it('types ranged-profile dims -1 where min and max differ, from the profile and every sample', async () => {
+  it('a ranged batch dim from 1: max_batch_size, dims without batch, dynamic batching, batch-1 warmup', async () => {
     const spec = cpuArtifact(0, {
       profileShapes: { min: { x: [1, 3] }, opt: { x: [2, 3] }, max: { x: [4, 3] } },
       samples: [2, 1, 4].map((b) => ({ inputs: { x: f32([b, 3], b) }, outputs: { y: f32([b, 2], b) } })),
@@ -185,14 +185,85 @@ describe('exportTritonRepository: an onnxruntime-cpu release', () => {
     await writeFakeRelease(release, '1.2.0', [spec]);
     await exportTritonRepository({ release, repository });
     const parsed = await config('ocr-cls_b1_fp32');
-    expect(parsed.input).toEqual([{ name: 'x', data_type: 'TYPE_FP32', dims: [-1, 3] }]);
-    expect(parsed.output).toEqual([{ name: 'y', data_type: 'TYPE_FP32', dims: [-1, 2] }]);
-    const warmup = parsed.model_warmup as { inputs: { x: { dims: number[] } } }[];
-    expect(warmup.map((w) => w.inputs.x.dims)).toEqual([
+    expect(parsed).toMatchObject({ max_batch_size: 4, dynamic_batching: {} });
+    expect(parsed.input).toEqual([{ name: 'x', data_type: 'TYPE_FP32', dims: [3] }]);
+    expect(parsed.output).toEqual([{ name: 'y', data_type: 'TYPE_FP32', dims: [2] }]);
+    const warmup = parsed.model_warmup as { batch_size: number; inputs: { x: { dims: number[] } } }[];
+    expect(warmup.map((w) => [w.batch_size, w.inputs.x.dims])).toEqual([
+      [1, [3]],
+      [1, [3]],
+      [1, [3]],
+    ]);
+    // One batch-1 request: the first row of the golden batch of 2, not all of it.
+    const bytes = await readFile(path.join(repository, 'ocr-cls_b1_fp32/warmup/kiln-golden-0-x'));
+    expect(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)).toEqual(
+      f32([2, 3], 2).data.subarray(0, 3),
+    );
+  });
+
+  // Each case: profile min/max of x, then (input shape, output shape) per golden sample.
+  it.each([
+    [
+      'dim 0 ranges from 2, so batch 1 would not fit',
       [2, 3],
+      [4, 3],
+      [
+        [
+          [2, 3],
+          [2, 2],
+        ],
+        [
+          [4, 3],
+          [4, 2],
+        ],
+      ],
+    ],
+    [
+      'dim 0 is fixed and another dim ranges',
+      [1, 3],
+      [1, 6],
+      [
+        [
+          [1, 3],
+          [1, 2],
+        ],
+        [
+          [1, 6],
+          [1, 2],
+        ],
+      ],
+    ],
+    [
+      'an output does not follow the batch',
       [1, 3],
       [4, 3],
-    ]);
+      [
+        [
+          [1, 3],
+          [1, 2],
+        ],
+        [
+          [4, 3],
+          [1, 2],
+        ],
+      ],
+    ],
+  ] as const)('no batching when %s: max_batch_size 0, full dims with -1', async (_why, min, max, samples) => {
+    const spec = cpuArtifact(0, {
+      profileShapes: { min: { x: [...min] }, opt: { x: [...max] }, max: { x: [...max] } },
+      samples: samples.map(([inShape, outShape], i) => ({
+        inputs: { x: f32([...inShape], i) },
+        outputs: { y: f32([...outShape], i) },
+      })),
+    });
+    await writeFakeRelease(release, '1.2.0', [spec]);
+    await exportTritonRepository({ release, repository });
+    const parsed = await config('ocr-cls_b1_fp32');
+    expect(parsed.max_batch_size).toBe(0);
+    expect(parsed.dynamic_batching).toBeUndefined();
+    const dims = (parsed.input as { dims: number[] }[])[0]?.dims;
+    expect(dims).toHaveLength(2);
+    expect(dims).toContain(-1);
   });
 
   it('refuses a golden input whose shape the profile does not allow, writing nothing', async () => {
@@ -213,7 +284,7 @@ describe('exportTritonRepository: TensorRT releases', () => {
       trtArtifact(key('8'), '8.6'),
       trtArtifact(key('f'), '8.6', 'fp16'),
     ]);
-    const models = await exportTritonRepository({ release, repository });
+    const models = await exportTritonRepository({ release, repository, tritonRelease: '24.08' });
     expect(models.map((m) => [m.name, m.keys])).toEqual([
       ['ocr-cls_b1_fp32', [key('8'), key('9')]],
       ['ocr-cls_b1_fp16', [key('f')]],
@@ -257,9 +328,9 @@ describe('exportTritonRepository: TensorRT releases', () => {
       trtArtifact(key('f'), '8.6', 'fp16'),
     ]);
     await mkdir(path.join(repository, 'ocr-cls_b1_fp16', '3'), { recursive: true });
-    await expect(exportTritonRepository({ release, repository, tritonVersion: 3 })).rejects.toThrow(
-      /ocr-cls_b1_fp16\/3: Triton version 3 already exists/,
-    );
+    await expect(
+      exportTritonRepository({ release, repository, tritonVersion: 3, tritonRelease: '24.08' }),
+    ).rejects.toThrow(/ocr-cls_b1_fp16\/3: Triton version 3 already exists/);
     expect(await treeFiles(repository)).toEqual([]);
     expect(await treeFiles(path.join(repository, 'ocr-cls_b1_fp32'))).toEqual([]);
   });
@@ -276,8 +347,72 @@ describe('exportTritonRepository: TensorRT releases', () => {
       instance_group: [{ kind: 'KIND_GPU' }],
       default_model_filename: 'model.onnx',
       cc_model_filenames: { '8.9': 'model.onnx' },
-      optimization: { execution_accelerators: { gpu_execution_accelerator: [{ name: 'tensorrt' }] } },
+      optimization: {
+        execution_accelerators: {
+          gpu_execution_accelerator: [
+            {
+              name: 'tensorrt',
+              parameters: {
+                precision_mode: 'FP32',
+                trt_engine_cache_enable: 'true',
+                trt_engine_cache_path: '/tmp/kiln-trt-engine-cache/ocr-cls_b1_fp32',
+              },
+            },
+          ],
+        },
+      },
     });
+  });
+
+  it('a CUDA EP onnxruntime-gpu engine gets no accelerator: Triton serves it as it was verified', async () => {
+    const spec = trtArtifact(key('e'), '8.9');
+    spec.backend = 'onnxruntime-gpu';
+    spec.hardware = { ...spec.hardware, provider: 'cuda' };
+    spec.engineFile = 'engine.onnx';
+    await writeFakeRelease(release, '1.2.0', [spec]);
+    await exportTritonRepository({ release, repository });
+    expect((await config('ocr-cls_b1_fp32')).optimization).toBeUndefined();
+  });
+});
+
+describe('exportTritonRepository: TensorRT plans against the target Triton release', () => {
+  it('refuses a plan without a target release, naming the key and the setting, writing nothing', async () => {
+    await writeFakeRelease(release, '1.2.0', [trtArtifact(key('8'), '8.6')]);
+    await expect(exportTritonRepository({ release, repository })).rejects.toThrow(
+      `engine ${key('8')} is a TensorRT plan, which loads only in the TensorRT version that built it: name the Triton release to serve it with (triton.release in kiln.yaml or --triton-release`,
+    );
+    expect(await treeFiles(repository)).toEqual([]);
+  });
+
+  it('refuses a plan built with another TensorRT than the release bundles, and an unknown release', async () => {
+    await writeFakeRelease(release, '1.2.0', [trtArtifact(key('8'), '8.6')]);
+    await expect(exportTritonRepository({ release, repository, tritonRelease: '25.01' })).rejects.toThrow(
+      `engine ${key('8')} cannot be served by Triton 25.01 (TensorRT 10.8.0.43): it was built with TensorRT 10.3.0, and a plan loads only in the TensorRT that built it, not 10.8.0.43`,
+    );
+    await expect(exportTritonRepository({ release, repository, tritonRelease: '19.01' })).rejects.toThrow(
+      /Triton release '19\.01': kiln does not know which TensorRT it bundles \(known: 24\.05, .*25\.02\)/,
+    );
+    expect(await treeFiles(repository)).toEqual([]);
+  });
+
+  it('takes an older version-compatible plan of the same major and says how Triton must load it', async () => {
+    const spec = trtArtifact(key('8'), '8.6');
+    spec.hardware = { ...spec.hardware, versionCompatible: true };
+    await writeFakeRelease(release, '1.2.0', [spec]);
+    await exportTritonRepository({ release, repository, tritonRelease: '25.01' });
+    const text = await readFile(path.join(repository, 'ocr-cls_b1_fp32', 'config.pbtxt'), 'utf8');
+    expect(text).toContain(
+      '# Version-compatible TensorRT plans: start tritonserver with --backend-config=tensorrt,version-compatible=true',
+    );
+    expect(parseTritonConfig(text).platform).toBe('tensorrt_plan');
+    // Version compatibility runs forward only: a plan newer than the server's TensorRT is refused.
+    const next = path.join(tmp, 'releases', 'ocr-cls', '1.3.0');
+    await writeFakeRelease(next, '1.3.0', [spec]);
+    await expect(
+      exportTritonRepository({ release: next, repository, tritonRelease: '24.05' }),
+    ).rejects.toThrow(
+      /built version-compatible with TensorRT 10\.3\.0, which loads only in TensorRT 10\.x from 10\.3\.0 on, not 10\.0\.1\.6/,
+    );
   });
 });
 
@@ -287,7 +422,12 @@ describe('exportTritonRepository refuses', () => {
     await expect(exportTritonRepository({ release, repository })).rejects.toThrow(
       `engines ${key('a')} (onnxruntime-cpu) and ${key('8')} (tensorrt) would both be Triton model ocr-cls_b1_fp32: select one backend to export`,
     );
-    const [model] = await exportTritonRepository({ release, repository, backends: ['tensorrt'] });
+    const [model] = await exportTritonRepository({
+      release,
+      repository,
+      backends: ['tensorrt'],
+      tritonRelease: '24.08',
+    });
     expect(model?.keys).toEqual([key('8')]);
   });
 

@@ -11,6 +11,7 @@ import { provenanceFromEnv } from '../../store/provenance.js';
 import { validateVersion } from '../../store/release.js';
 import { writeRelease } from '../../store/release-writer.js';
 import { exportTritonRepository } from '../../store/triton-export.js';
+import { checkEnginesForTriton } from '../../store/triton-releases.js';
 import type { CommandArgs } from '../command-spec.js';
 import type { publishOptions } from '../specs/publish.js';
 import { headCommit } from '../git.js';
@@ -69,6 +70,15 @@ export async function publishCommand({ values }: CommandArgs<typeof publishOptio
         models,
       );
   const byModel = await collectCandidates(store, wanted);
+  if (values.triton) {
+    // Refused before any release is written: a published release is not exported to Triton again.
+    const engines = [...byModel.values()].flat().map(({ artifact: { record } }) => ({
+      key: record.key,
+      backend: record.tags.backend,
+      hardware: record.tags.hardware,
+    }));
+    checkEnginesForTriton(engines, config.triton?.release, `${values.config} (publish --triton)`);
+  }
   const root = values.to ? path.resolve(values.to) : path.join(path.dirname(config.storeDir), 'releases');
   const provenance = provenanceFromEnv(process.env, { commit: await headCommit(config.configDir) });
   const auth =
@@ -97,7 +107,11 @@ export async function publishCommand({ values }: CommandArgs<typeof publishOptio
     let triton: Array<{ name: string; version: number; dir: string }> | undefined;
     if (values.triton && written.status === 'published') {
       triton = (
-        await exportTritonRepository({ release: written.dir, repository: path.resolve(values.triton) })
+        await exportTritonRepository({
+          release: written.dir,
+          repository: path.resolve(values.triton),
+          ...(config.triton ? { tritonRelease: config.triton.release } : {}),
+        })
       ).map((m) => ({ name: m.name, version: m.version, dir: m.dir }));
       for (const m of triton)
         process.stderr.write(`${model}@${version}: Triton ${m.name} version ${m.version} → ${m.dir}\n`);

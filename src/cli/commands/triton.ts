@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { InputError } from '../../core/errors.js';
 import { exportTritonRepository } from '../../store/triton-export.js';
+import { TRITON_RELEASE_PATTERN } from '../../store/triton-releases.js';
 import type { CommandArgs } from '../command-spec.js';
 import type { tritonOptions } from '../specs/triton.js';
 
 export const tritonUsage =
-  'kiln triton RELEASE --out REPO [--triton-version N] [--backend B]...   (RELEASE: <releases>/<model>/<version>)';
+  'kiln triton RELEASE --out REPO [--triton-version N] [--triton-release YY.MM] [--backend B]...   (RELEASE: <releases>/<model>/<version>)';
 
 /**
  * `kiln triton`: a published release as a Triton model repository, one Triton model per profile
@@ -28,6 +29,9 @@ export async function tritonCommand({
       ? { tritonVersion: parseTritonVersion(values['triton-version']) }
       : {}),
     ...(values.backend ? { backends: values.backend } : {}),
+    ...(values['triton-release'] !== undefined
+      ? { tritonRelease: parseTritonRelease(values['triton-release']) }
+      : {}),
   });
   for (const model of models) {
     process.stdout.write(
@@ -46,4 +50,12 @@ export function parseTritonVersion(text: string): number {
     );
   }
   return n;
+}
+
+/** Triton container releases are named YY.MM ("25.01"). */
+export function parseTritonRelease(text: string): string {
+  if (!TRITON_RELEASE_PATTERN.test(text)) {
+    throw new InputError(`--triton-release ${text}: expected a Triton container release like 25.01`);
+  }
+  return text;
 }

@@ -14,6 +14,13 @@ export const tritonOptions = {
     description: 'the model version number in the repository',
     fallback: 'one past the highest there',
   },
+  'triton-release': {
+    type: 'string',
+    value: 'YY.MM',
+    description:
+      'the Triton container release that serves the models (TensorRT plans must match its TensorRT)',
+    fallback: 'none: refused for TensorRT plans',
+  },
   backend: {
     type: 'string',
     multiple: true,
