@@ -144,7 +144,7 @@ export const configSchema = z.strictObject({
   limits: limits.optional(),
   /** The Triton container release `kiln publish --triton` exports for ("25.01"); see docs/triton.md. */
   triton: z
-    .strictObject({ release: z.string().regex(/^\d{2}\.\d{2}$/, 'expected a Triton release like "25.01"') })
+    .strictObject({ release: z.string().regex(/^\d{2}\.\d{2}$/, 'a Triton release like "25.01"') })
     .optional(),
 });
 

@@ -154,6 +154,15 @@ describe('parseConfig errors: one line with file, line, key path, found value an
     );
   });
 
+  it('triton.release that is not a YY.MM Triton release', () => {
+    expect(parseConfig(minimal('triton: { release: "25.01" }\n'), 'kiln.yaml', root).triton).toEqual({
+      release: '25.01',
+    });
+    expect(configError(minimal('triton: { release: "r25.01" }\n'))).toMatch(
+      /^kiln\.yaml:8: triton\.release: found "r25\.01", expected a Triton release like "25\.01"/,
+    );
+  });
+
   it('a misspelt enum value lists the valid ones', () => {
     const message = configError(
       minimal('targets:\n  - name: gpu\n    runs-on: [self-hosted]\n    backend: tensorrtt\n'),
