@@ -24,7 +24,7 @@ const CUDA_EP_REQUIREMENTS =
 /**
  * The command that adds the GPU EPs to the onnxruntime-node in `packageDir`: the install script
  * run by node itself, because npm may skip or deny a dependency's install script (kiln's own
- * package.json denies this one with allowScripts; `npm rebuild` obeys that policy).
+ * package.json denies this one with allowScripts).
  */
 export function ortGpuInstallCommand(packageDir: string | null | undefined): string {
   return `${ORT_GPU_INSTALL_ENV} node "${path.join(packageDir ?? '<onnxruntime-node>', 'script', 'install.js')}"`;
@@ -49,7 +49,7 @@ export function ortGpuFinding(probe: HostProbe, ort: OrtGpuProbe, packageDir?: s
       backend,
       status: 'missing',
       problem: `${version} has no CUDA EP (libonnxruntime_providers_cuda.so): its install script, which downloads the CUDA and TensorRT EPs from NuGet, did not run (kiln's install skips it, docs/install.md)`,
-      fix: `${ortGpuInstallCommand(packageDir)} (downloads about 400 MB from api.nuget.org; the EPs need CUDA 12 and cuDNN 9, ${CUDA_EP_REQUIREMENTS})`,
+      fix: `${ortGpuInstallCommand(packageDir)} (downloads several hundred MB from api.nuget.org; the EPs need CUDA 12 and cuDNN 9, ${CUDA_EP_REQUIREMENTS})`,
     };
   }
   if (!ort.cuda.session.available) {
