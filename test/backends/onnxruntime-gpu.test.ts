@@ -122,7 +122,7 @@ describe('OnnxRuntimeGpuBackend without a GPU provider', () => {
       const b = new OnnxRuntimeGpuBackend({
         provider: 'cuda',
         fingerprint: async () => fp,
-        });
+      });
       await expect(
         b.compile({
           modelPath: model,
