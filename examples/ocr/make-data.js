@@ -22,7 +22,10 @@ const DET_STD = [0.229, 0.224, 0.225];
 /** Reads a binary 8-bit PGM (`P5 W H 255`), as text-lines/render.sh writes it. */
 export function readPgm(file) {
   const bytes = readFileSync(file);
-  const header = bytes.subarray(0, 64).toString('latin1').match(/^P5\s+(\d+)\s+(\d+)\s+255\s/);
+  const header = bytes
+    .subarray(0, 64)
+    .toString('latin1')
+    .match(/^P5\s+(\d+)\s+(\d+)\s+255\s/);
   if (!header) throw new Error(`${file}: not a binary 8-bit PGM`);
   const [width, height] = [Number(header[1]), Number(header[2])];
   return { width, height, data: bytes.subarray(header[0].length, header[0].length + width * height) };
@@ -127,16 +130,25 @@ export async function makeOcrData(out = here) {
     .filter((f) => f.endsWith('.pgm'))
     .sort()
     .map((f) => readPgm(path.join(dir, f)));
-  for (const folder of ['golden', 'calibration']) rmSync(path.join(out, folder), { recursive: true, force: true });
+  for (const folder of ['golden', 'calibration'])
+    rmSync(path.join(out, folder), { recursive: true, force: true });
   const write = (file, tensor) => writeNpy(path.join(out, file), tensor);
-  for (const [n, seed] of [1, 2].entries()) await write(`golden/det/s384/${n}/x.npy`, pageTensor(lines, seed, 384));
+  for (const [n, seed] of [1, 2].entries())
+    await write(`golden/det/s384/${n}/x.npy`, pageTensor(lines, seed, 384));
   for (let n = 0; n < 8; n++) await write(`calibration/det/${n}/x.npy`, pageTensor(lines, 101 + n, 384));
   // Short, medium and long lines for the min, opt and max widths of the ranged profile.
-  for (const [n, [line, width]] of [[8, 160], [3, 320], [0, 640]].entries())
+  for (const [n, [line, width]] of [
+    [8, 160],
+    [3, 320],
+    [0, 640],
+  ].entries())
     await write(`golden/rec/w160-640/${n}/x.npy`, lineTensor(lines[line], width));
   await write('golden/cls/b1/0/x.npy', lineTensor(lines[1], 192));
   await write('golden/cls/b1/1/x.npy', lineTensor(lines[4], 192, true));
-  await write('golden/cls/b8/0/x.npy', batch(lines.slice(0, 8).map((l, i) => lineTensor(l, 192, i % 2 === 1))));
+  await write(
+    'golden/cls/b8/0/x.npy',
+    batch(lines.slice(0, 8).map((l, i) => lineTensor(l, 192, i % 2 === 1))),
+  );
   return { lines: lines.length };
 }
 
