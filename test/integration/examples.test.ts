@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,12 @@ describe('examples/ocr: a preprocessing manifest per model, data from rendered t
 
 describe('examples/vad: Silero VAD v5, a rank-0 sample rate and a recurrent state', () => {
   it('builds with golden steps at both sample rates, stores the engine, then is a cache hit', async () => {
+    const model = path.join(ROOT, 'examples', 'vad', 'models', 'silero_vad_v5.onnx');
+    const copied = await stat(model).catch(() => null);
+    expect(
+      copied?.isFile(),
+      `${model}: missing; npm ci copies it from the @ricky0123/vad-web devDependency`,
+    ).toBe(true);
     const dir = path.join(await temp(), 'vad');
     await cp(path.join(ROOT, 'examples', 'vad'), dir, {
       recursive: true,
