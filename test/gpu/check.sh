@@ -129,7 +129,7 @@ if ! wait_pidfile "$WORK/foreign.pid" 90; then
   fail foreign "the foreign matmul never started on the GPU"
 else
   foreign=$(cat "$WORK/foreign.pid")
-  if ! wait_listed "$foreign" 30; then
+  if ! wait_listed "$foreign" "${KILN_CHECK_LIST_SECONDS:-30}"; then
     fail foreign "nvidia-smi never listed the foreign process $foreign (in a container without hostPID it cannot)"
   else
     agent run --gpu "$UUID" --lease-dir "$LEASES" --retries 0 -- sleep 3 >/dev/null 2>"$WORK/foreign.err"
@@ -150,7 +150,7 @@ bg_pids=()
 (while :; do gpu_pids >>"$WORK/listed.txt" 2>/dev/null; sleep 0.5; done) &
 bg_pids+=($!)
 agent run --gpu "$UUID" --lease-dir "$LEASES" --retries 0 -- \
-  sh -c "python3 $HERE/matmul.py 8 $WORK/own.pid & wait" >/dev/null 2>"$WORK/own.err"
+  sh -c "python3 $HERE/matmul.py 12 $WORK/own.pid & wait" >/dev/null 2>"$WORK/own.err"
 status=$?
 own=$(cat "$WORK/own.pid" 2>/dev/null)
 if [[ $status != 0 ]]; then
