@@ -53,6 +53,7 @@ wait_pidfile() {
 # --- prerequisites ------------------------------------------------------------------------------
 missing=()
 [[ -f build/runner-agent/src/cli.js ]] || missing+=("build/ (run npm ci && npm run build)")
+command -v node >/dev/null || missing+=("node (>= 20)")
 command -v nvidia-smi >/dev/null || missing+=(nvidia-smi)
 command -v python3 >/dev/null || missing+=(python3)
 if ((${#missing[@]} > 0)); then
