@@ -109,10 +109,15 @@ if agent run --gpu "$UUID" --lease-dir "$LEASES" --retries 0 -- python3 "$HERE/d
   seen=$(field "$WORK/device.json" '.visible')
   count=$(field "$WORK/device.json" '.count')
   dev_name=$(field "$WORK/device.json" '.name')
+  # torch prints the UUID without the GPU- prefix: compare the hex digits, in lower case.
   dev_uuid=$(field "$WORK/device.json" '.uuid')
+  dev_hex=${dev_uuid,,}
+  dev_hex=${dev_hex#gpu-}
+  leased_hex=${UUID,,}
+  leased_hex=${leased_hex#gpu-}
   if [[ $seen != "$UUID" || $count != 1 || $dev_name != "$NAME" ]]; then
     fail lease "child saw CUDA_VISIBLE_DEVICES=$seen, $count device(s), device 0 '$dev_name'"
-  elif [[ -n $dev_uuid && ${dev_uuid#GPU-} != "${UUID#GPU-}" ]]; then
+  elif [[ -n $dev_uuid && $dev_hex != "$leased_hex" ]]; then
     fail lease "child's device 0 has UUID $dev_uuid, not $UUID"
   elif grep -q 'could not watch' "$WORK/lease.err"; then
     fail lease "$(grep 'could not watch' "$WORK/lease.err")"
