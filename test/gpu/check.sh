@@ -139,7 +139,7 @@ else
     fail foreign "nvidia-smi never listed the foreign process $foreign (in a container without hostPID it cannot)"
   else
     agent run --gpu "$UUID" --lease-dir "$LEASES" --retries 0 -- sleep 3 >/dev/null 2>"$WORK/foreign.err"
-    if grep -q "every attempt was interfered on $UUID by .*pid $foreign[,)]" "$WORK/foreign.err"; then
+    if grep -q "every attempt was interfered on $UUID by .*pid ${foreign}[,)]" "$WORK/foreign.err"; then
       pass foreign "reported: $(grep -o 'by .*pid '"$foreign"'[^)]*)' "$WORK/foreign.err" | head -1)"
     else
       fail foreign "pid $foreign not reported; kiln-agent said: $(tr '\n' ' ' <"$WORK/foreign.err")"

@@ -21,8 +21,16 @@ function runCheck(env: Record<string, string> = {}) {
 const steps = (output: string) => output.split('\n').filter((l) => /^(PASS|FAIL) /.test(l));
 
 describe('test/gpu/check.sh', () => {
-  it('is valid bash', async () => {
+  it('is valid bash (and clean under shellcheck where it is installed)', async () => {
     expect((await execa('bash', ['-n', SCRIPT], { reject: false })).exitCode).toBe(0);
+    const lint = await execa(
+      'shellcheck',
+      [SCRIPT, path.join(STUBS, 'nvidia-smi'), path.join(STUBS, 'python3')],
+      {
+        reject: false,
+      },
+    );
+    if (lint.code !== 'ENOENT') expect(lint.stdout).toBe('');
   });
 
   it("passes every step when the lease pins the GPU, the neighbour is reported and kiln's grandchild is not", async () => {
