@@ -12,6 +12,7 @@ import {
   ortPackageDir,
   parseRunnerVersion,
 } from './doctor.js';
+import { detectContainer, hostFacts, onPath } from './container-detect.js';
 import { REGISTER_NOTE, registerCommand, runnerLabels } from './labels.js';
 
 /** `kiln-agent probe`, `labels`, `register` and `doctor`: what this host is and what it lacks. */
@@ -52,6 +53,8 @@ export const hostCommands: Record<'probe' | 'labels' | 'register' | 'doctor', Ag
         ortGpuProviders: detectOrtGpuProviders(),
         ortPackageDir: ortPackageDir(),
         runnerVersion,
+        container: detectContainer({ ...hostFacts, env: io.env }),
+        dcgmi: onPath('dcgmi', io.env['PATH'], hostFacts.exists),
       });
       io.stdout(`${findings.map(formatFinding).join('\n')}\n`);
       // onnxruntime-cpu is embedded, so a host can always build something: missing GPU tools are
