@@ -1,5 +1,5 @@
 // Bundles the Action (compiled by tsc into build/src/action) into dist/index.js, which action.yml
-// runs on node24. The bundle is committed; test/action/dist-fresh.test.ts fails when it is stale.
+// runs on node24. The bundle is committed; `npm run check-dist` (a step of .ci/run) fails when it is stale.
 import commonjs from '@rollup/plugin-commonjs';
 import json from '@rollup/plugin-json';
 import { nodeResolve } from '@rollup/plugin-node-resolve';

@@ -24,7 +24,7 @@ export {
   type Suggestion,
   type SuggestedBucket,
   type SuggestOptions,
-} from './core/profile-suggest.js';
+} from './core/profile-suggest/index.js';
 // What routeShape and the parsers throw on bad input (InputError), so serving code can tell a
 // request no profile serves from a bug.
 export { KilnError, InputError } from './core/errors.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { firstLine, GateError, KilnError } from '../../src/core/errors.js';
+import { firstLine, GateError, InputError, KilnError } from '../../src/core/errors.js';
 import type { Clock } from '../../src/pipeline/clock.js';
 import { readRelease, type ReleaseRecord } from '../../src/store/release.js';
 import {
@@ -64,7 +64,9 @@ export async function compareLatencyStep(input: LatencyStepInput): Promise<void>
     let base;
     try {
       [base] = selectEngines(current, hosts, { profile: l.engine.profile, precision: l.engine.precision });
-    } catch {
+    } catch (error) {
+      // selectEngines refuses (InputError) when no engine fits; anything else is a bug, not a skip.
+      if (!(error instanceof InputError)) throw error;
       lines.push(`${slot} skipped: serving version ${serving} has no engine for it on this host`);
       continue;
     }

@@ -1,9 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { InputError } from '../../src/core/errors.js';
-import { DeployLog } from './deploy-log.js';
-import { isModelName, lockModel, modelPaths, readPointer } from './deploy-pointer.js';
+import { isModelName, modelPaths, readPointer } from './deploy-pointer.js';
 import type { DeployRecord } from './deploy-record.js';
-import { recoverModel } from './deploy-recover.js';
+import { inModelSession } from './deploy-session.js';
 
 /**
  * `kiln-agent deploy --recover [MODEL]`: what the start of every deploy does anyway, on its own, for
@@ -18,34 +17,25 @@ export async function runRecover(
   const models = model === undefined ? await modelsUnder(root) : [model];
   const records: DeployRecord[] = [];
   for (const name of models) {
+    const session = {
+      kind: 'recover' as const,
+      label: name,
+      command: `kiln-agent deploy --recover ${name}`,
+      print,
+      logRecovery: false,
+    };
     const paths = modelPaths(root, name);
-    const log = new DeployLog(`deploy ${name}`, print);
-    const startedAt = new Date().toISOString();
-    const lock = await lockModel(paths, `kiln-agent deploy --recover ${name}`);
-    try {
-      const line = await recoverModel(paths);
-      if (!line) {
+    await inModelSession(paths, session, async ({ log, recovered, record }) => {
+      if (!recovered) {
         log.note('nothing to recover');
-        continue;
+        return;
       }
-      log.step('recover', 'ok', line);
+      log.step('recover', 'ok', recovered);
       const serving = await readPointer(paths.current);
-      records.push({
-        schema: 'kiln.deploy/v1',
-        kind: 'recover',
-        model: name,
-        version: serving ?? '',
-        outcome: 'unchanged',
-        previous: serving,
-        serving,
-        engines: [],
-        steps: log.events,
-        startedAt,
-        finishedAt: new Date().toISOString(),
-      });
-    } finally {
-      await lock.release();
-    }
+      records.push(
+        record({ version: serving ?? '', outcome: 'unchanged', previous: serving, serving, engines: [] }),
+      );
+    });
   }
   return records;
 }

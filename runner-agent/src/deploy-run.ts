@@ -1,16 +1,8 @@
 import { GateError, InputError, KilnError } from '../../src/core/errors.js';
-import { DeployLog } from './deploy-log.js';
 import { refusalLine } from './deploy-plan.js';
-import {
-  clearJournal,
-  lockModel,
-  modelPaths,
-  readPointer,
-  removeTree,
-  versionDir,
-} from './deploy-pointer.js';
+import { clearJournal, modelPaths, readPointer, removeTree, versionDir } from './deploy-pointer.js';
 import { DEPLOY_REASONS, type DeployReason, type DeployRecord } from './deploy-record.js';
-import { recoverModel } from './deploy-recover.js';
+import { inModelSession, type RecordFields } from './deploy-session.js';
 import {
   deploySteps,
   versionP99,
@@ -36,28 +28,27 @@ export interface DeployOutcome {
 export async function runDeploy(options: DeployOptions, deps: DeployDeps): Promise<DeployOutcome> {
   const paths = modelPaths(options.root, options.model);
   const label = `${options.model}@${options.version}`;
-  const now = deps.now ?? (() => new Date());
-  const startedAt = now().toISOString();
-  const log = new DeployLog(`deploy ${label}`, deps.print, deps.clock, now);
-  const lock = await lockModel(paths, `kiln-agent deploy ${label}`);
-  try {
-    const recovered = await recoverModel(paths, deps.isAlive);
-    if (recovered) log.step('recover', 'ok', recovered);
+  const session = {
+    kind: 'deploy' as const,
+    label,
+    command: `kiln-agent deploy ${label}`,
+    print: deps.print,
+    logRecovery: true,
+    clock: deps.clock,
+    now: deps.now,
+    isAlive: deps.isAlive,
+  };
+  return inModelSession(paths, session, async ({ log, startedAt, record: stamp }) => {
     const previous = await readPointer(paths.current);
-    const record = (fields: Partial<DeployRecord>): DeployRecord => ({
-      schema: 'kiln.deploy/v1',
-      kind: 'deploy',
-      model: options.model,
-      version: options.version,
-      outcome: 'unchanged',
-      previous,
-      serving: previous,
-      engines: [],
-      steps: log.events,
-      startedAt,
-      finishedAt: now().toISOString(),
-      ...fields,
-    });
+    const record = (fields: Partial<RecordFields>): DeployRecord =>
+      stamp({
+        version: options.version,
+        outcome: 'unchanged',
+        previous,
+        serving: previous,
+        engines: [],
+        ...fields,
+      });
     if (previous === options.version) {
       log.note(`already serving ${previous}; nothing to do`);
       return { record: record({}) };
@@ -100,9 +91,7 @@ export async function runDeploy(options: DeployOptions, deps: DeployDeps): Promi
     } finally {
       await releaseSessions(ctx);
     }
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 /** Releases the loaded sessions, once: a refusal releases them before deleting their files. */

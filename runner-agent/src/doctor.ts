@@ -5,6 +5,7 @@ import type { OrtGpuProbe } from '../../src/backends/ort-gpu-probe.js';
 import { ortGpuFinding } from './doctor-ort-gpu.js';
 import { RUNNER_MIN_VERSION } from './labels.js';
 import { majorOf } from '../../src/backends/host/tensorrt-version.js';
+import type { ContainerInfo } from './container-detect.js';
 
 /** One line of `kiln-agent doctor`: what is wrong for a backend and the one step that fixes it. */
 export interface Finding {
@@ -22,6 +23,10 @@ export interface DoctorContext {
   runnerVersion?: string | null;
   /** onnxruntime-node's folder as this kiln resolves it (see ortPackageDir), for the fix command. */
   ortPackageDir?: string | null;
+  /** Container signs (container-detect.ts); what the interference monitor can see depends on them. */
+  container?: ContainerInfo;
+  /** Whether DCGM's `dcgmi` is on PATH. */
+  dcgmi?: boolean;
 }
 
 /**
@@ -83,6 +88,43 @@ export function diagnose(probe: HostProbe, context: DoctorContext): Finding[] {
   findings.push(ortGpuFinding(probe, context.ortGpu, context.ortPackageDir));
 
   if (context.runnerVersion) findings.push(runnerFinding(context.runnerVersion));
+  if (gpuUsable) findings.push(...interferenceFindings(probe, context));
+  return findings;
+}
+
+/**
+ * What `kiln-agent run`'s interference monitor can and cannot see on this host (docs/agent.md,
+ * "Interference"): NVML reports host pids and parent-GPU UUIDs, whatever the caller's namespace.
+ */
+function interferenceFindings(probe: HostProbe, context: DoctorContext): Finding[] {
+  const findings: Finding[] = [];
+  const evidence = context.container?.evidence ?? [];
+  if (evidence.length > 0) {
+    findings.push({
+      backend: 'interference',
+      status: 'warn',
+      problem: `running in a container (${evidence.join(', ')}): nvidia-smi reports host pids, which a container's own pid namespace cannot see, so kiln cannot tell its own GPU processes from a neighbour's (it counts every unknown pid as a neighbour, or sees none where nvidia-smi drops them)`,
+      fix: 'run the runner pod with hostPID: true (docker run --pid=host), or keep other GPU work off this GPU',
+    });
+  }
+  if (probe.gpus.some((g) => g.migMode === 'enabled')) {
+    findings.push({
+      backend: 'interference-mig',
+      status: 'warn',
+      problem:
+        "MIG is enabled: nvidia-smi reports processes per parent GPU, not per MIG instance, so a process on any other instance of a leased instance's GPU counts as a neighbour",
+      fix: 'lease whole GPUs for latency gates, or give each MIG GPU to one runner',
+    });
+  }
+  if (context.dcgmi) {
+    findings.push({
+      backend: 'dcgm',
+      status: 'ok',
+      problem:
+        'dcgmi found: DCGM job statistics (dcgmi stats) could attribute GPU time per process and per MIG instance; kiln does not use DCGM yet and watches with nvidia-smi',
+      fix: '',
+    });
+  }
   return findings;
 }
 

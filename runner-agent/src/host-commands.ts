@@ -7,6 +7,7 @@ import { parseAgentArgs } from './agent-args.js';
 import { doctorOptions, labelsOptions, probeOptions, registerOptions } from './agent-specs.js';
 import type { AgentCommand, AgentIo } from './cli.js';
 import { diagnose, formatFinding, ortPackageDir, parseRunnerVersion } from './doctor.js';
+import { detectContainer, hostFacts, onPath } from './container-detect.js';
 import { REGISTER_NOTE, registerCommand, runnerLabels } from './labels.js';
 
 /** `kiln-agent probe`, `labels`, `register` and `doctor`: what this host is and what it lacks. */
@@ -47,6 +48,8 @@ export const hostCommands: Record<'probe' | 'labels' | 'register' | 'doctor', Ag
         ortGpu: await probeOrtGpu(),
         ortPackageDir: ortPackageDir(),
         runnerVersion,
+        container: detectContainer({ ...hostFacts, env: io.env }),
+        dcgmi: onPath('dcgmi', io.env['PATH'], hostFacts.exists),
       });
       io.stdout(`${findings.map(formatFinding).join('\n')}\n`);
       // onnxruntime-cpu is embedded, so a host can always build something: missing GPU tools are

@@ -7,6 +7,7 @@ import {
   UTILIZATION_ARGS,
   type GpuProcess,
 } from './gpu-process-parse.js';
+import { descendantsOf, type ProcessSource } from './process-tree.js';
 
 /** A foreign process seen on the leased GPU: first sighting, largest memory seen. */
 export interface InterferenceEvent {
@@ -62,8 +63,17 @@ export interface InterferenceMonitorOptions {
   gpuUuid: string;
   sampler: GpuSampler;
   intervalMs?: number;
-  /** Our own processes (the benchmark's children); this process is always ignored. */
+  /**
+   * Our own processes (the benchmark's children); this process is always ignored. With `processes`,
+   * everything they start (trtexec under `kiln build`) is ours too.
+   */
   ownPids?: Iterable<number>;
+  /**
+   * Process-table snapshots to recognise our roots' descendants. Without it only the listed pids
+   * are ours. A pid absent from the table (exited, or a host pid seen from inside a container's
+   * pid namespace) is foreign: a neighbour is reported rather than missed.
+   */
+  processes?: ProcessSource;
   clock?: MonitorClock;
 }
 
@@ -80,6 +90,8 @@ const realClock: MonitorClock = {
  */
 export class InterferenceMonitor {
   private readonly ownPids: Set<number>;
+  /** Our roots' descendants seen so far: sticky, so a child that exits right after nvidia-smi saw it stays ours. */
+  private readonly ownTree = new Set<number>();
   private readonly clock: MonitorClock;
   private running = false;
   /** Bumped by each start(), so a loop left sleeping by an earlier run ends instead of doubling up. */
@@ -93,7 +105,7 @@ export class InterferenceMonitor {
     this.clock = options.clock ?? realClock;
   }
 
-  /** Marks a pid as ours (e.g. a benchmark child spawned after `start()`). */
+  /** Marks a pid, and with `processes` its descendants, as ours (e.g. a benchmark child spawned after `start()`). */
   ignorePid(pid: number): void {
     this.ownPids.add(pid);
   }
@@ -133,9 +145,12 @@ export class InterferenceMonitor {
   }
 
   private async sample(): Promise<void> {
+    // The table is read alongside the query (a short-lived grandchild is alive then) and once more
+    // after it when a process is still unaccounted for (one started during the query).
     const [apps, utilization] = await Promise.allSettled([
       this.options.sampler.computeApps(),
       this.options.sampler.utilization(),
+      this.refreshOwnTree(),
     ]);
     const at = new Date(this.clock.now()).toISOString();
     const gpu = this.options.gpuUuid.toLowerCase();
@@ -151,13 +166,25 @@ export class InterferenceMonitor {
       return;
     }
     this.report.samples++;
-    for (const app of apps.value) {
-      if (app.gpuUuid.toLowerCase() !== gpu || this.ownPids.has(app.pid)) continue;
+    const onGpu = apps.value.filter((app) => app.gpuUuid.toLowerCase() === gpu);
+    if (onGpu.some((app) => !this.isOwn(app.pid))) await this.refreshOwnTree();
+    for (const app of onGpu) {
+      if (this.isOwn(app.pid)) continue;
       const seen = this.byPid.get(app.pid);
       if (!seen)
         this.byPid.set(app.pid, { at, pid: app.pid, processName: app.processName, usedMiB: app.usedMiB });
       else if ((app.usedMiB ?? 0) > (seen.usedMiB ?? 0)) seen.usedMiB = app.usedMiB;
     }
+  }
+
+  private isOwn(pid: number): boolean {
+    return this.ownPids.has(pid) || this.ownTree.has(pid);
+  }
+
+  private async refreshOwnTree(): Promise<void> {
+    if (!this.options.processes) return;
+    const parents = await this.options.processes.snapshot().catch(() => new Map<number, number>());
+    for (const pid of descendantsOf(this.ownPids, parents)) this.ownTree.add(pid);
   }
 }
 

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { BuildResults } from '../../src/core/results.js';
 import { DEPLOY_REASONS, DEPLOY_STEPS, STEP_OUTCOMES, type DeployRecord } from './deploy-record.js';
 import { KILN_VERSION } from '../../src/core/version.js';
+import { BoundedLabel, OTHER_LABEL, oneOf } from './metric-labels.js';
 
 /**
  * The agent's Prometheus metrics, kept in their own {@link Registry} rather than prom-client's global
@@ -48,8 +49,7 @@ export interface RecordBuildOptions {
 const DEPLOY_P99_VERSIONS = 2;
 const VERSION_LABEL = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
-/** The label value that absorbs values beyond a label's budget. */
-export const OTHER_LABEL = 'other';
+export { OTHER_LABEL } from './metric-labels.js';
 
 /**
  * Lease waits range from nothing (GPU free) to a queued job waiting out a long benchmark, so the
@@ -90,66 +90,58 @@ export class AgentMetrics {
     this.devices = new BoundedLabel(options.maxLabelValues ?? 64);
     this.deployModels = new BoundedLabel(options.maxLabelValues ?? 64);
 
-    this.builds = new Counter({
-      name: 'kiln_builds_total',
-      help: 'kiln builds seen by this agent, by target and outcome (ok, gate_failed, error).',
-      labelNames: ['target', 'result'],
-      registers,
-    });
-    this.engineCache = new Counter({
-      name: 'kiln_engine_cache_total',
-      help: 'Engines a build looked up in the engine cache, by target and whether it was a hit or a miss.',
-      labelNames: ['target', 'result'],
-      registers,
-    });
-    this.engineLatency = new Gauge({
-      name: 'kiln_engine_latency_ms',
-      help: 'Latest measured engine latency in milliseconds (p50 and p99) per model, profile, precision and device.',
-      labelNames: ['model', 'profile', 'precision', 'device', 'quantile'],
-      registers,
-    });
-    this.interferenceEvents = new Counter({
-      name: 'kiln_interference_events_total',
-      help: 'Benchmarks disturbed by a foreign process on the leased GPU, per device.',
-      labelNames: ['device'],
-      registers,
-    });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new Counter<L>({ name, help, labelNames, registers });
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new Gauge<L>({ name, help, labelNames, registers });
+
+    this.builds = counter(
+      'kiln_builds_total',
+      'kiln builds seen by this agent, by target and outcome (ok, gate_failed, error).',
+      ['target', 'result'],
+    );
+    this.engineCache = counter(
+      'kiln_engine_cache_total',
+      'Engines a build looked up in the engine cache, by target and whether it was a hit or a miss.',
+      ['target', 'result'],
+    );
+    this.engineLatency = gauge(
+      'kiln_engine_latency_ms',
+      'Latest measured engine latency in milliseconds (p50 and p99) per model, profile, precision and device.',
+      ['model', 'profile', 'precision', 'device', 'quantile'],
+    );
+    this.interferenceEvents = counter(
+      'kiln_interference_events_total',
+      'Benchmarks disturbed by a foreign process on the leased GPU, per device.',
+      ['device'],
+    );
     this.leaseWait = new Histogram({
       name: 'kiln_gpu_lease_wait_seconds',
       help: 'Time a build or benchmark waited for its exclusive GPU lease.',
       buckets: LEASE_WAIT_BUCKETS,
       registers,
     });
-    this.info = new Gauge({
-      name: 'kiln_agent_info',
-      help: 'Always 1; the labels describe the running agent.',
-      labelNames: ['version'],
-      registers,
-    });
-    this.deploySteps = new Counter({
-      name: 'kiln_deploy_steps_total',
-      help: 'Deploy steps run by kiln-agent deploy/rollback, by model, step (pull, verify, load, warmup, latency, switch, recover, rollback) and outcome (ok, fail, skip).',
-      labelNames: ['model', 'step', 'outcome'],
-      registers,
-    });
-    this.deployServing = new Gauge({
-      name: 'kiln_deploy_serving_info',
-      help: 'Always 1; the version label names the version the model serves (its current pointer).',
-      labelNames: ['model', 'version'],
-      registers,
-    });
-    this.deployRollbacks = new Counter({
-      name: 'kiln_deploy_rollbacks_total',
-      help: 'Deploys refused with the serving version kept, by the step that refused (reason), plus manual rollbacks (reason="manual").',
-      labelNames: ['model', 'reason'],
-      registers,
-    });
-    this.deployP99 = new Gauge({
-      name: 'kiln_deploy_p99_ms',
-      help: 'p99 in milliseconds of a version on this host, measured while deploying it (latency step, else warmup runs).',
-      labelNames: ['model', 'version'],
-      registers,
-    });
+    this.info = gauge('kiln_agent_info', 'Always 1; the labels describe the running agent.', ['version']);
+    this.deploySteps = counter(
+      'kiln_deploy_steps_total',
+      'Deploy steps run by kiln-agent deploy/rollback, by model, step (pull, verify, load, warmup, latency, switch, recover, rollback) and outcome (ok, fail, skip).',
+      ['model', 'step', 'outcome'],
+    );
+    this.deployServing = gauge(
+      'kiln_deploy_serving_info',
+      'Always 1; the version label names the version the model serves (its current pointer).',
+      ['model', 'version'],
+    );
+    this.deployRollbacks = counter(
+      'kiln_deploy_rollbacks_total',
+      'Deploys refused with the serving version kept, by the step that refused (reason), plus manual rollbacks (reason="manual").',
+      ['model', 'reason'],
+    );
+    this.deployP99 = gauge(
+      'kiln_deploy_p99_ms',
+      'p99 in milliseconds of a version on this host, measured while deploying it (latency step, else warmup runs).',
+      ['model', 'version'],
+    );
     this.info.set({ version: options.version ?? KILN_VERSION }, 1);
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'kiln_agent_' });
   }
@@ -257,22 +249,3 @@ export class AgentMetrics {
 }
 
 type LatencyLabel = 'model' | 'profile' | 'precision' | 'device' | 'quantile';
-
-/** `value` when it is one of `allowed`, else `other`: events files are input, enums stay enums. */
-function oneOf(value: string, allowed: readonly string[]): string {
-  return allowed.includes(value) ? value : OTHER_LABEL;
-}
-
-/** Passes the first `limit` distinct values through and folds any later new value into `other`. */
-class BoundedLabel {
-  private readonly seen = new Set<string>();
-
-  constructor(private readonly limit: number) {}
-
-  map(value: string): string {
-    if (this.seen.has(value)) return value;
-    if (this.seen.size >= this.limit) return OTHER_LABEL;
-    this.seen.add(value);
-    return value;
-  }
-}

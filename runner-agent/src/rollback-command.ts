@@ -5,11 +5,9 @@ import { rollbackOptions } from './agent-specs.js';
 import type { AgentCommand } from './cli.js';
 import { hostHardware, realEngineHost } from './deploy-checks.js';
 import { defaultEventsDir, defaultServingRoot, writeDeployEvents } from './deploy-events.js';
-import { DeployLog } from './deploy-log.js';
 import { selectEngines, slotName } from './deploy-plan.js';
-import { lockModel, modelPaths, readPointer, setPointer, versionDir } from './deploy-pointer.js';
-import type { DeployRecord } from './deploy-record.js';
-import { recoverModel } from './deploy-recover.js';
+import { modelPaths, readPointer, setPointer, versionDir } from './deploy-pointer.js';
+import { inModelSession } from './deploy-session.js';
 
 /**
  * `kiln-agent rollback MODEL`: points `current` back at `previous` after re-verifying it (every file
@@ -27,13 +25,14 @@ export function createRollbackCommand(
       const root = values.root ?? defaultServingRoot(io.env);
       const paths = modelPaths(root, positionals[0]!);
       const print = (line: string) => (values.json ? io.stderr : io.stdout)(`${line}\n`);
-      const log = new DeployLog(`rollback ${paths.model}`, print);
-      const startedAt = new Date().toISOString();
-      const lock = await lockModel(paths, `kiln-agent rollback ${paths.model}`);
-      let record: DeployRecord;
-      try {
-        const recovered = await recoverModel(paths);
-        if (recovered) log.step('recover', 'ok', recovered);
+      const session = {
+        kind: 'rollback' as const,
+        label: paths.model,
+        command: `kiln-agent rollback ${paths.model}`,
+        print,
+        logRecovery: true,
+      };
+      const record = await inModelSession(paths, session, async ({ log, record: stamp }) => {
         const current = await readPointer(paths.current);
         const target = await readPointer(paths.previous);
         if (target === null || target === current) {
@@ -68,23 +67,15 @@ export function createRollbackCommand(
           'ok',
           `current → versions/${target}${current === null ? '' : `, previous → versions/${current}`}`,
         );
-        record = {
-          schema: 'kiln.deploy/v1',
-          kind: 'rollback',
-          model: paths.model,
+        return stamp({
           version: target,
           outcome: 'switched',
           reason: 'manual',
           previous: current,
           serving: target,
           engines: [],
-          steps: log.events,
-          startedAt,
-          finishedAt: new Date().toISOString(),
-        };
-      } finally {
-        await lock.release();
-      }
+        });
+      });
       try {
         await writeDeployEvents(values.events ?? defaultEventsDir(io.env, root), record);
       } catch (error) {

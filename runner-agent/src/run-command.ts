@@ -6,7 +6,9 @@ import type { AgentCommand } from './cli.js';
 import { acquireGpuLease } from './gpu-lease.js';
 import { benchWithIsolation } from './bench-isolation.js';
 import { leasedGpuEnv } from './leased-gpu-env.js';
-import { InterferenceMonitor, nvidiaSmiSampler } from './interference-monitor.js';
+import { InterferenceMonitor, nvidiaSmiSampler, type InterferenceReport } from './interference-monitor.js';
+import { watchedGpu } from './mig-parent.js';
+import { procProcessSource } from './process-tree.js';
 
 /**
  * `kiln-agent run --gpu UUID -- kiln build ...`: runs a build or benchmark holding the GPU's
@@ -32,11 +34,22 @@ export const runCommand: AgentCommand = {
     const [file, ...args] = argv.slice(split + 1);
     // Checked before taking the lease: a malformed UUID would otherwise lock a file for nothing.
     const childEnv = leasedGpuEnv(values.gpu);
+    const watched = await watchedGpu(values.gpu, io.runner);
+    if (watched.scope === 'parent-gpu') {
+      io.stderr(
+        `kiln-agent: ${values.gpu} is a MIG device: nvidia-smi reports processes per parent GPU (${watched.gpuUuid}), so a process on any other instance of it counts as a neighbour\n`,
+      );
+    }
     const lease = await acquireGpuLease(leaseDir, values.gpu, `kiln-agent run ${file}`, {
       timeoutMs: waitMinutes * 60_000,
     });
     try {
-      const monitor = new InterferenceMonitor({ gpuUuid: values.gpu, sampler: nvidiaSmiSampler(io.runner) });
+      // The whole process tree under this agent is ours: `kiln build` runs trtexec as a grandchild.
+      const monitor = new InterferenceMonitor({
+        gpuUuid: watched.gpuUuid,
+        sampler: nvidiaSmiSampler(io.runner),
+        processes: procProcessSource(),
+      });
       const outcome = await benchWithIsolation(
         async (attempt) => {
           if (attempt > 1)
@@ -50,6 +63,8 @@ export const runCommand: AgentCommand = {
         monitor,
         { retries },
       );
+      const blind = unwatched(outcome.reports);
+      if (blind) io.stderr(`kiln-agent: could not watch ${values.gpu} for neighbours: ${blind}\n`);
       if (outcome.interfered) {
         const who = outcome.events.map(
           (e) => `${e.processName} (pid ${e.pid}${e.usedMiB === undefined ? '' : `, ${e.usedMiB} MiB`})`,
@@ -64,3 +79,12 @@ export const runCommand: AgentCommand = {
     }
   },
 };
+
+/** Why the monitor could not decide, if it could not: a failed query must not read as a quiet GPU. */
+function unwatched(reports: InterferenceReport[]): string | undefined {
+  const failed = reports.reduce((n, r) => n + r.failedSamples, 0);
+  if (failed === 0) return undefined;
+  const total = failed + reports.reduce((n, r) => n + r.samples, 0);
+  const last = [...reports].reverse().find((r) => r.lastError)?.lastError ?? 'unknown error';
+  return `${failed} of ${total} samples failed (${last})`;
+}

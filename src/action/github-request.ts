@@ -6,6 +6,7 @@ import { STATUS_CODES } from 'node:http';
 
 import type { getOctokit } from '@actions/github';
 
+import { withRetries } from '../core/retry.js';
 import { retryDecision } from './retry.js';
 import type { ResponseHeaders, RetryPolicy } from './retry.js';
 
@@ -81,19 +82,15 @@ export function retryRequests(
 
   octokit.hook.wrap('request', async (request, requestOptions) => {
     const method = String(requestOptions.method ?? 'GET').toUpperCase();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await request(requestOptions);
-      } catch (err) {
+    return withRetries(
+      async () => request(requestOptions),
+      (err, attempt) => {
         const e = asOctokitError(err);
-        if (!e) throw err; // not an HTTP failure (a bug, an abort): nothing to add
+        if (!e) return { retry: false, error: err }; // not an HTTP failure (a bug, an abort): nothing to add
         const status = e.response ? e.status : undefined; // Octokit reports a network error as a bodiless 500
         const headers = e.response ? headersOf(e) : {};
         const decision = retryDecision(method, status, headers, attempt, policy);
-        if (decision.retry) {
-          await sleep(decision.waitMs);
-          continue;
-        }
+        if (decision.retry) return decision;
         const { url } = octokit.request.endpoint(requestOptions);
         const path = (url.startsWith(baseUrl) ? url.slice(baseUrl.length) : url).split('?')[0];
         const statusText = status === undefined ? '' : `${status} ${STATUS_CODES[status] ?? ''}`.trim();
@@ -108,8 +105,9 @@ export function retryRequests(
             : `; ${decision.reason}`;
         const line = `GitHub API: ${method} ${path} failed: ${what} after ${attempt} attempt${attempt === 1 ? '' : 's'}${why}`;
         scrub(err, redact);
-        throw Object.assign(new Error(redact(line), { cause: err }), { status });
-      }
-    }
+        return { retry: false, error: Object.assign(new Error(redact(line), { cause: err }), { status }) };
+      },
+      sleep,
+    );
   });
 }

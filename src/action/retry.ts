@@ -15,6 +15,7 @@
  *   worse than a failed report step (a re-run finds and updates the comment).
  * - Every other status (401, 404, 422, a 403 that is not a rate limit, …) is a real answer: no retry.
  */
+import { backoffMs, retryAfterMs } from '../core/retry.js';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -61,12 +62,8 @@ export function isRateLimited(status: number | undefined, headers: ResponseHeade
 
 /** Milliseconds to wait before a rate limit lifts, from the response headers; undefined if unstated. */
 function rateLimitWaitMs(headers: ResponseHeaders, now: number): number | undefined {
-  const retryAfter = header(headers, 'retry-after');
-  if (retryAfter !== undefined) {
-    if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.ceil(Number(retryAfter) * 1000);
-    const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) return Math.max(0, at - now);
-  }
+  const stated = retryAfterMs(header(headers, 'retry-after'), now);
+  if (stated !== undefined) return stated;
   const reset = header(headers, 'x-ratelimit-reset');
   if (reset !== undefined && /^\d+$/.test(reset)) {
     // The reset time has one-second resolution; wait a second past it so we don't arrive early.
@@ -75,11 +72,8 @@ function rateLimitWaitMs(headers: ResponseHeaders, now: number): number | undefi
   return undefined;
 }
 
-function backoffMs(attempt: number, policy: RetryPolicy): number {
-  const exp = policy.baseDelayMs * 2 ** (attempt - 1);
-  const random = policy.random ?? Math.random;
-  // "Equal jitter": half fixed, half random, so concurrent jobs spread out but never retry at once.
-  return Math.min(policy.maxWaitMs, Math.round(exp / 2 + (exp / 2) * random()));
+function backoff(attempt: number, policy: RetryPolicy): number {
+  return backoffMs(attempt, policy.baseDelayMs, policy.maxWaitMs, policy.random ?? Math.random);
 }
 
 /**
@@ -110,7 +104,7 @@ export function retryDecision(
       stated ??
       (status === 429 || header(headers, 'retry-after') !== undefined
         ? SECONDARY_LIMIT_WAIT_MS
-        : backoffMs(attempt, policy));
+        : backoff(attempt, policy));
     if (waitMs > policy.maxWaitMs) {
       return {
         retry: false,
@@ -121,7 +115,7 @@ export function retryDecision(
     }
     return { retry: true, waitMs };
   }
-  return { retry: true, waitMs: backoffMs(attempt, policy) };
+  return { retry: true, waitMs: backoff(attempt, policy) };
 }
 
 /** The wait in ms before retrying, or null when the failure must be reported now. */

@@ -122,7 +122,17 @@ export async function checkArtifactFiles(
  * artifact.json records), or undefined when it is intact.
  */
 export async function engineHashProblem(dir: string, record: ArtifactRecord): Promise<string | undefined> {
-  const actual = await sha256File(path.join(dir, record.engine.file)).catch(() => 'missing');
+  let actual: string;
+  try {
+    actual = await sha256File(path.join(dir, record.engine.file));
+  } catch (error) {
+    // Only a missing engine is an engine problem. EACCES or EIO is the store's (or the disk's) and
+    // must surface as itself, not as a hash mismatch that gets the engine rebuilt over.
+    if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+      return `${record.engine.file} is missing`;
+    }
+    throw error;
+  }
   return actual === record.engine.sha256
     ? undefined
     : `sha256 ${actual.slice(0, 12)} differs from artifact.json's ${record.engine.sha256.slice(0, 12)}`;

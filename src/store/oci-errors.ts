@@ -35,15 +35,6 @@ export function errorSummary(body: string): string {
   return '';
 }
 
-/** `Retry-After` in milliseconds (seconds or an HTTP date), when given. */
-export function retryAfterMs(header: string | null): number | undefined {
-  if (header === null) return undefined;
-  const seconds = Number(header);
-  if (header.trim() !== '' && Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(header);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
-}
-
 /** fetch's `TypeError: fetch failed` hides the reason in `cause`: `connect ECONNREFUSED 127.0.0.1:5000`. */
 export function networkDetail(error: unknown): string {
   let current: unknown = error;

@@ -1,5 +1,6 @@
 import { InputError, KilnError } from '../core/errors.js';
 import { redactor, redactText } from '../core/redact.js';
+import { backoffMs, retryAfterMs, withRetries } from '../core/retry.js';
 import { httpTimeoutsFromEnv, timedFetch, type HttpTimeouts } from '../core/timed-fetch.js';
 import { basicAuthorization, parseChallenges, tokenFromBody, tokenRequest } from './oci-auth.js';
 import type { AuthChallenge, OciAuth } from './oci-auth.js';
@@ -8,7 +9,6 @@ import {
   errorSummary,
   isTransientStatus,
   networkDetail,
-  retryAfterMs,
   statusText,
 } from './oci-errors.js';
 import type { OciTarget } from './oci-reference.js';
@@ -90,24 +90,26 @@ export class OciHttp {
    */
   async retrying<T>(repository: string, operation: () => Promise<T>): Promise<T> {
     const seen: string[] = [];
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await operation();
-      } catch (error) {
-        if (!(error instanceof TransientFailure)) throw error;
+    return withRetries(
+      operation,
+      (error, attempt) => {
+        if (!(error instanceof TransientFailure)) return { retry: false, error };
         seen.push(error.message);
         if (attempt >= this.attempts) {
           const same = seen.every((message) => message === error.message);
           const tally = same ? `${attempt} times` : `(${attempt} attempts failed)`;
-          throw new KilnError(this.scrub(`${this.label(repository)}: ${error.message} ${tally}`), {
-            cause: error,
-            exitCode: 2,
-          });
+          const line = this.scrub(`${this.label(repository)}: ${error.message} ${tally}`);
+          return { retry: false, error: new KilnError(line, { cause: error, exitCode: 2 }) };
         }
-        const backoff = this.baseDelayMs * 2 ** (attempt - 1);
-        await this.sleep(Math.min(MAX_RETRY_AFTER_MS, Math.max(backoff, error.retryAfterMs ?? 0)));
-      }
-    }
+        // No jitter: a registry's Retry-After, when it names a longer wait, wins.
+        const backoff = backoffMs(attempt, this.baseDelayMs, MAX_RETRY_AFTER_MS, () => 1);
+        return {
+          retry: true,
+          waitMs: Math.min(MAX_RETRY_AFTER_MS, Math.max(backoff, error.retryAfterMs ?? 0)),
+        };
+      },
+      this.sleep,
+    );
   }
 
   /**
@@ -120,7 +122,7 @@ export class OciHttp {
     const body = await response.text().catch(() => '');
     const detail = `answered ${statusText(response.status)}${errorSummary(body)}`;
     if (isTransientStatus(response.status)) {
-      throw new TransientFailure(what, detail, retryAfterMs(response.headers.get('retry-after')));
+      throw new TransientFailure(what, detail, retryAfterMs(response.headers.get('retry-after'), Date.now()));
     }
     const hint =
       response.status === 401 || response.status === 403

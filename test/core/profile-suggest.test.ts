@@ -7,7 +7,7 @@ import {
   profilesYaml,
   suggestProfiles,
   type ShapeCount,
-} from '../../src/core/profile-suggest.js';
+} from '../../src/core/profile-suggest/index.js';
 import { routeShape } from '../../src/core/shape-routing.js';
 
 const volume = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { sha256 } from '../../src/core/hashing.js';
-import type { ArtifactRecord } from '../../src/store/artifact.js';
+import { engineHashProblem, type ArtifactRecord } from '../../src/store/artifact.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { acquireStoreLock } from '../../src/store/store-lock.js';
 
@@ -132,6 +132,18 @@ describe('LocalStore stage, commit and lookup', () => {
     await rm(stored.enginePath);
     const result = await store.lookup('det', KEY);
     expect(result).toMatchObject({ status: 'corrupt', reason: expect.stringContaining('missing') });
+  });
+
+  it('an engine that cannot be read (not missing) is an error naming why, not a hash mismatch to rebuild over', async () => {
+    const stored = await put(KEY);
+    await rm(stored.enginePath);
+    await mkdir(stored.enginePath); // reading it fails with EISDIR, as EACCES or EIO would
+    // (lookup refuses a non-regular engine earlier; the hash check itself must not call it corrupt)
+    await expect(engineHashProblem(path.dirname(stored.enginePath), stored.record)).rejects.toThrow(
+      /cannot read \(EISDIR\)/,
+    );
+    await rm(stored.enginePath, { recursive: true });
+    expect(await engineHashProblem(path.dirname(stored.enginePath), stored.record)).toMatch(/is missing$/);
   });
 
   it('a key folder without artifact.json is corrupt, not a miss', async () => {

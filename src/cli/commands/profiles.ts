@@ -6,7 +6,7 @@ import {
   profilesYaml,
   suggestProfiles,
   type Suggestion,
-} from '../../core/profile-suggest.js';
+} from '../../core/profile-suggest/index.js';
 import { formatDims } from '../../core/shape-routing.js';
 import type { CommandArgs } from '../command-spec.js';
 import type { profilesOptions } from '../specs/profiles.js';

@@ -22,6 +22,6 @@ export const skewSpec = defineCommand({
   name: 'skew',
   summary: 'serving samples against the preprocessing manifest; exit 1 on skew',
   options: skewOptions,
-  examples: ['kiln skew --manifest models/det.preprocess.yaml --inputs samples/'],
+  examples: ['kiln skew --manifest examples/ocr/manifests/cls.yaml --inputs examples/ocr/golden/cls/b1'],
   run: async (args) => (await import('../commands/skew.js')).skewCommand(args),
 });
