@@ -4,11 +4,12 @@
  * against the ONNX Runtime reference, stored, and served from the cache on the second run. None is
  * PP-OCR and none is generated here. docs/models.md lists them and what each exercises.
  */
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readNpy } from '../../src/core/npy.js';
 import type { BuildResults } from '../../src/core/results.js';
+import { parseTritonConfig } from '../helpers/pbtxt-parse.js';
 import { FAST_BENCH, ROOT, runKiln, storeFiles, workspace, type KilnRun } from '../helpers/kiln-cli.js';
 
 const NM = path.join(ROOT, 'node_modules');
@@ -51,6 +52,7 @@ function wakeWord(word: string, output: string): RealModel {
     outputs: [[output, [1, 1]]],
   };
 }
+
 const REAL_MODELS: RealModel[] = [
   {
     name: 'silero-vad-v4',
@@ -210,6 +212,34 @@ describe('real ONNX models from npm packages build through kiln build', () => {
       const sr = await readNpy(file);
       expect([sr.dtype, sr.shape, [...sr.data].map(Number)]).toEqual(['int64', [], [16000]]);
     }
+  });
+
+  it('publishes to Triton with odd tensor names quoted, and refuses the rank-0 sample rate in one line', async () => {
+    const timer = await runKiln(
+      ['publish', '--version', '1.0.0', '--triton', 'triton', '-m', 'oww-timer'],
+      dir,
+    );
+    expect(timer.exitCode).toBe(0);
+    const pbtxt = parseTritonConfig(
+      await readFile(path.join(dir, 'triton', 'oww-timer_p_fp32', 'config.pbtxt'), 'utf8'),
+    );
+    const timerModel = REAL_MODELS.find((m) => m.name === 'oww-timer');
+    expect([pbtxt.input, pbtxt.output]).toEqual([
+      [{ name: 'onnx::Flatten_0', data_type: 'TYPE_FP32', dims: [1, 34, 96] }],
+      [{ name: timerModel?.outputs[0]?.[0], data_type: 'TYPE_FP32', dims: [1, 7] }],
+    ]);
+
+    const vad = await runKiln(
+      ['publish', '--version', '1.0.0', '--triton', 'triton', '-m', 'silero-vad-v4'],
+      dir,
+    );
+    expect(vad.exitCode).toBe(2);
+    const errors = vad.stderr.split('\n').filter((line) => line.startsWith('kiln: '));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /artifact\.json: model input 'sr' is rank 0 \(a scalar\), which a Triton model config cannot declare/,
+    );
+    expect(await readdir(path.join(dir, 'triton'))).toEqual(['oww-timer_p_fp32']);
   });
 });
 
