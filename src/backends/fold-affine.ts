@@ -15,6 +15,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { elemTypes } from './qdq-graph.js';
+import { namesRead } from './graph-reads.js';
 import { floatValues, prepareModel } from './qdq-quantizer.js';
 
 const { onnx } = onnxProto;
@@ -242,7 +243,7 @@ export function foldAffine(source: Onnx.IModelProto | Uint8Array): FoldResult {
     }
   }
   graph.node = nodes;
-  const used = new Set(nodes.flatMap((n) => [...(n.input ?? [])]));
+  const used = namesRead(nodes);
   graph.initializer = [...inits.values()].filter((t) => used.has(t.name ?? ''));
   // Old exporters list initializers as graph inputs too; drop the ones folded away.
   const kept = new Set(graph.initializer.map((t) => t.name ?? ''));
