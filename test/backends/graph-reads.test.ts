@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { basicOptimized } from '../../src/backends/calibration-graph.js';
 import { foldAffine } from '../../src/backends/fold-affine.js';
 import { namesRead } from '../../src/backends/graph-reads.js';
+import { quantizableTensors, quantizeQdq } from '../../src/backends/qdq-quantizer.js';
 import { ROOT } from '../helpers/kiln-cli.js';
 import { DataType, node, tensorInfo } from '../models/model-files.js';
 
@@ -44,5 +45,13 @@ describe('foldAffine on a real model whose If branch reads outer initializers', 
     const out = Object.values(await session.run({ 'x.1': x }))[0];
     expect(out?.dims).toEqual([1, 1]);
     await session.release();
+
+    // The QDQ rewrite prunes initializers the same way; its int8 graph must load too.
+    const range = { min: -4, max: 4, scale: 8 / 255, zeroPoint: 128 };
+    const activations = Object.fromEntries(quantizableTensors(folded).map((name) => [name, range]));
+    const int8 = quantizeQdq(folded, { method: 'minmax', activations });
+    const quantized = await ort.InferenceSession.create(int8.model, { graphOptimizationLevel: 'all' });
+    expect(Object.values(await quantized.run({ 'x.1': x }))[0]?.dims).toEqual([1, 1]);
+    await quantized.release();
   });
 });
