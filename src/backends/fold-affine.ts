@@ -15,7 +15,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { elemTypes } from './qdq-graph.js';
-import { namesRead } from './graph-reads.js';
+import { namesRead, namesReadBySubgraphs } from './graph-reads.js';
 import { floatValues, prepareModel } from './qdq-quantizer.js';
 
 const { onnx } = onnxProto;
@@ -39,7 +39,11 @@ export function foldAffine(source: Onnx.IModelProto | Uint8Array): FoldResult {
   const graph = model.graph as Onnx.GraphProto;
   const types = elemTypes(graph);
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
-  const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  // A value a subgraph reads from this graph is as fixed as a graph output: folding must not rename it.
+  const outputs = new Set([
+    ...(graph.output ?? []).map((o) => o.name ?? ''),
+    ...namesReadBySubgraphs(graph.node ?? []),
+  ]);
   let nodes = [...(graph.node ?? [])];
   const names = new Set([...inits.keys(), ...nodes.flatMap((n) => [...(n.output ?? [])])]);
   const unique = (base: string) => {

@@ -20,3 +20,16 @@ export function namesRead(nodes: readonly Onnx.INodeProto[]): Set<string> {
   }
   return read;
 }
+
+/**
+ * The names the subgraphs of `nodes` (If branches, Loop/Scan bodies, nested ones) read: values of
+ * the outer graph a rewrite must keep under their name and meaning, as it keeps graph outputs.
+ */
+export function namesReadBySubgraphs(nodes: readonly Onnx.INodeProto[]): Set<string> {
+  const inner = nodes.flatMap((node) =>
+    (node.attribute ?? [])
+      .flatMap((a) => [...(a.g ? [a.g] : []), ...(a.graphs ?? [])])
+      .flatMap((g) => g.node ?? []),
+  );
+  return namesRead(inner);
+}
