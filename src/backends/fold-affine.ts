@@ -15,6 +15,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { elemTypes } from './qdq-graph.js';
+import { namesRead, namesReadBySubgraphs } from './graph-reads.js';
 import { floatValues, prepareModel } from './qdq-quantizer.js';
 
 const { onnx } = onnxProto;
@@ -38,7 +39,11 @@ export function foldAffine(source: Onnx.IModelProto | Uint8Array): FoldResult {
   const graph = model.graph as Onnx.GraphProto;
   const types = elemTypes(graph);
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
-  const outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  // A value a subgraph reads from this graph is as fixed as a graph output: folding must not rename it.
+  const outputs = new Set([
+    ...(graph.output ?? []).map((o) => o.name ?? ''),
+    ...namesReadBySubgraphs(graph.node ?? []),
+  ]);
   let nodes = [...(graph.node ?? [])];
   const names = new Set([...inits.keys(), ...nodes.flatMap((n) => [...(n.output ?? [])])]);
   const unique = (base: string) => {
@@ -242,7 +247,7 @@ export function foldAffine(source: Onnx.IModelProto | Uint8Array): FoldResult {
     }
   }
   graph.node = nodes;
-  const used = new Set(nodes.flatMap((n) => [...(n.input ?? [])]));
+  const used = namesRead(nodes);
   graph.initializer = [...inits.values()].filter((t) => used.has(t.name ?? ''));
   // Old exporters list initializers as graph inputs too; drop the ones folded away.
   const kept = new Set(graph.initializer.map((t) => t.name ?? ''));

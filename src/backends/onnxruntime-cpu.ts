@@ -8,6 +8,7 @@ import { collectHistograms } from './activation-capture.js';
 import { calibrate } from './calibration.js';
 import { probeCpuIsa } from './cpu-isa.js';
 import { loadOnnxModel } from './onnx-model.js';
+import { pinFailureHint } from './pin-failure-hint.js';
 import { pinInputShapes } from './pin-input-shapes.js';
 import { basicOptimized } from './calibration-graph.js';
 import { foldAffine } from './fold-affine.js';
@@ -71,8 +72,10 @@ export class OnnxRuntimeCpuBackend implements Backend {
         logSeverityLevel: COMPILE_SEVERITY,
       });
     } catch (error) {
+      // An int8 failure may be the quantizer's; only a plain pinned graph is compared with the original.
+      const hint = int8 ? '' : await pinFailureHint(request.modelPath);
       throw new InputError(
-        `${request.modelPath}: ONNX Runtime could not compile profile '${request.profile.name}': ${firstLine(error)}`,
+        `${request.modelPath}: ONNX Runtime could not compile profile '${request.profile.name}': ${firstLine(error)}${hint}`,
         { cause: error },
       );
     }

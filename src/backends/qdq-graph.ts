@@ -5,6 +5,7 @@
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { namesRead } from './graph-reads.js';
 
 const { onnx } = onnxProto;
 const DT = onnx.TensorProto.DataType;
@@ -132,7 +133,7 @@ export function upgradeToOpset13(graph: Onnx.IGraphProto, from: number): string 
     );
     return name;
   };
-  const used = new Set((graph.node ?? []).flatMap((n) => [...(n.input ?? [])]));
+  const used = namesRead(graph.node ?? []);
   for (const node of graph.node ?? []) {
     const op = node.opType ?? '';
     const name = nodeName(node);

@@ -15,6 +15,7 @@ import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { quantizationParams } from './calibration.js';
 import type { ActivationType, CalibrationResult } from './calibration.js';
+import { namesRead } from './graph-reads.js';
 import { elemTypes, nodeName, saturationIntervals, upgradeToOpset13 } from './qdq-graph.js';
 
 const { onnx } = onnxProto;
@@ -371,7 +372,7 @@ function build(
     for (const out of node.output ?? []) nodes.push(...(pairs.get(out) ?? []));
   }
   graph.node = nodes;
-  const used = new Set(nodes.flatMap((n) => [...(n.input ?? [])]));
+  const used = namesRead(nodes);
   graph.initializer = [...(graph.initializer ?? []).filter((t) => used.has(t.name ?? '')), ...added];
   // Old exporters list initializers as graph inputs too; drop the ones that no longer exist.
   const kept = new Set(graph.initializer.map((t) => t.name ?? ''));

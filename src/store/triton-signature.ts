@@ -166,10 +166,29 @@ export async function readTritonSignature(dir: string, record: ArtifactRecord): 
     warmup: [],
     warmupFiles: [],
   };
+  refuseScalars(signature, where);
   for (const [index, tensors] of warmupInputs.entries()) {
     addWarmup(signature, index, tensors, [...dims.keys()], maxBatchSize > 0);
   }
   return signature;
+}
+
+/**
+ * Triton refuses a tensor without dims, and an empty reshape when `max_batch_size` is 0 (kiln's
+ * models never batch in Triton), so a rank-0 tensor (Silero VAD's `sr`) has no config.pbtxt form.
+ */
+function refuseScalars(signature: TritonSignature, where: string): void {
+  for (const [kind, tensors] of [
+    ['input', signature.inputs],
+    ['output', signature.outputs],
+  ] as const) {
+    const scalar = tensors.find((t) => t.dims.length === 0);
+    if (scalar) {
+      throw new InputError(
+        `${where}: model ${kind} '${scalar.name}' is rank 0 (a scalar), which a Triton model config cannot declare (dims must be non-empty, and an empty reshape is refused with max_batch_size 0); export the model with '${scalar.name}' as a [1] tensor to serve it from Triton`,
+      );
+    }
+  }
 }
 
 function merge(

@@ -151,3 +151,59 @@ describe('foldAffine', () => {
     expect(interval?.hi).toBe(Infinity);
   });
 });
+
+describe('foldAffine beside control flow', () => {
+  it('leaves a Conv output an If branch reads by name unfolded, so the branch still finds it', async () => {
+    const { GRAPH } = onnx.AttributeProto.AttributeType;
+    const branch = (name: string, from: string): Onnx.IGraphProto => ({
+      name,
+      node: [node('Identity', [from], [`${name}_y`])],
+      output: [info(`${name}_y`, [1, 8, 6, 6])],
+    });
+    const cond = {
+      name: 'cond',
+      type: { tensorType: { elemType: onnx.TensorProto.DataType.BOOL, shape: { dim: [] } } },
+    };
+    const graph: Onnx.IGraphProto = {
+      name: 'if_reads_conv',
+      input: [info('x', [1, 4, 6, 6]), cond],
+      output: [info('y', [1, 8, 6, 6])],
+      initializer: [
+        tensor('w1', [8, 4, 3, 3], floats(288, 0.5)),
+        tensor('b1', [8], floats(8, 0.2)),
+        tensor('s1', [1], [1.7]),
+      ],
+      node: [
+        node('Conv', ['x', 'w1', 'b1'], ['c1'], [pads(1)]),
+        node('Mul', ['c1', 's1'], ['m1']),
+        node(
+          'If',
+          ['cond'],
+          ['y'],
+          [
+            { name: 'then_branch', type: GRAPH, g: branch('then', 'c1') },
+            { name: 'else_branch', type: GRAPH, g: branch('else', 'm1') },
+          ],
+        ),
+      ],
+    };
+    const bytes = onnx.ModelProto.encode(
+      onnx.ModelProto.create({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], graph }),
+    ).finish();
+    const result = foldAffine(bytes);
+    expect(result.folded).toBe(0);
+    const x = new ort.Tensor('float32', Float32Array.from(floats(144)), [1, 4, 6, 6]);
+    for (const branchTaken of [true, false]) {
+      const feeds = { x, cond: new ort.Tensor('bool', Uint8Array.from([branchTaken ? 1 : 0]), []) };
+      const [want, got] = await Promise.all(
+        [bytes, result.model].map(async (model) => {
+          const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'disabled' });
+          const y = (await session.run(feeds)).y?.data as Float32Array;
+          await session.release();
+          return [...y];
+        }),
+      );
+      expect(got).toEqual(want);
+    }
+  });
+});

@@ -275,6 +275,16 @@ describe('exportTritonRepository: an onnxruntime-cpu release', () => {
     );
     expect(await treeFiles(repository)).toEqual([]);
   });
+
+  it('refuses a rank-0 input (a sample rate) that config.pbtxt cannot declare, writing nothing', async () => {
+    const spec = cpuArtifact(1, { profileShapes: { shapes: { x: [1, 3, 2, 2], 'ids:0': [1, 2], sr: [] } } });
+    spec.samples[0]!.inputs.sr = i64([], 160);
+    await writeFakeRelease(release, '1.2.0', [spec]);
+    await expect(exportTritonRepository({ release, repository })).rejects.toThrow(
+      /artifact\.json: model input 'sr' is rank 0 \(a scalar\), which a Triton model config cannot declare .*export the model with 'sr' as a \[1\] tensor/,
+    );
+    expect(await treeFiles(repository)).toEqual([]);
+  });
 });
 
 describe('exportTritonRepository: TensorRT releases', () => {
