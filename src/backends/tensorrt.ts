@@ -139,7 +139,8 @@ export interface TensorRtBackendOptions {
 /** The sidecar next to the engine: input/output names and dtypes (a plan file alone does not say). */
 export const IO_SUFFIX = '.io.json';
 /** What TensorRT sessions' latency samples measure (EngineSession.measures). */
-export const TRT_MEASURES = 'TensorRT GPU compute time (trtexec --exportTimes computeMs, no host-device copies)';
+export const TRT_MEASURES =
+  'TensorRT GPU compute time (trtexec --exportTimes computeMs, no host-device copies)';
 /** trtexec's own default warm-up, in ms. */
 const WARMUP_MS = 200;
 const LOG_TAIL_LINES = 40;

@@ -3,7 +3,12 @@ import type { EngineResult, LatencyComparison } from '../core/results.js';
 import { summarize } from '../core/statistics.js';
 import type { HostTensor } from '../core/tensor.js';
 import type { Backend, EngineSession } from '../backends/backend.js';
-import { interleavedBlocks, interleavedRuns, type AbMeasurement, type AbSettings } from './ab-sampling-loop.js';
+import {
+  interleavedBlocks,
+  interleavedRuns,
+  type AbMeasurement,
+  type AbSettings,
+} from './ab-sampling-loop.js';
 import { systemClock, type Clock } from './clock.js';
 
 export { interleavedBlocks, interleavedRuns, type AbMeasurement, type AbSettings };
