@@ -15,9 +15,9 @@ export type ExportTimesField = 'latencyMs' | 'computeMs';
  * object per inference (`startEnqMs`, …, `startComputeMs`, `endComputeMs`, …, `h2dMs`, `computeMs`,
  * `d2hMs`, `latencyMs`, and `endToEndMs` since 8.x). Returns each inference's `field` in ms, in run
  * order: `latencyMs` = h2d + compute + d2h (with --noDataTransfers just compute), `computeMs` the
- * GPU compute time alone. The file holds the warm-up inferences too (trtexec writes the whole
- * trace); trtexec's own summary drops those whose `startComputeMs` is below `--warmUp`, and so does
- * `warmUpMs` here.
+ * GPU compute time alone. On 8.x the file holds the warm-up inferences too (10.x skips them);
+ * trtexec's own summary drops those whose `startComputeMs` is below `--warmUp`, and so does
+ * `warmUpMs` here, which makes both versions read alike.
  */
 export function parseExportTimes(
   text: string,

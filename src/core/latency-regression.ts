@@ -20,7 +20,10 @@
  *
  * Extreme percentiles need tails: a percentile is only compared when each side has at least 10
  * samples beyond it (p99: n >= 1000, p90: n >= 100), else p99 falls back to p90, then p50, and
- * `note` says so. Below 20 samples per side even p50 is not trusted and the verdict is `unstable`.
+ * `statistic` and `note` say so (`p99 gated as p90 (412 samples per side within 60 s budget; p99
+ * needs 1000)`, the reason from `stoppedBy`). Below 20 samples per side even p50 is not trusted and
+ * the verdict is `unstable`. Samples that come in blocks (one tool process each) are judged by
+ * compareLatencyBlocks, whose bootstrap resamples whole blocks.
  * At n = 200 per side, the detector raises a false alarm on A/A runs well under 1% of the time and
  * catches a true 10% slowdown at a 10% gate over 95% of the time (test/core/latency-regression.test.ts,
  * bench/regression-rates.ts).
