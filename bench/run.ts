@@ -16,6 +16,7 @@ import { silentProgress } from '../src/pipeline/progress.js';
 import { systemClock } from '../src/pipeline/clock.js';
 import { interleaved, line, median } from './measure.js';
 import { regressionRates } from './regression-rates.js';
+import { realAbRates } from './ab-real.js';
 import { int8Figures } from './int8.js';
 import { cliStartupFigures } from './cli-startup.js';
 
@@ -183,6 +184,8 @@ async function main(): Promise<void> {
     for (const text of await int8Figures()) log(text);
     progress('latency regression detector on simulated noisy-runner A/B data');
     for (const text of await regressionRates()) log(text);
+    progress('latency gate on real A/B runs: A/A and slowed variants of PP-OCR cls (kiln bench --base loop)');
+    for (const text of await realAbRates(CLS, work)) log(text);
     progress('CLI start: kiln --version vs bare node (whole processes, interleaved)');
     for (const text of await cliStartupFigures(root)) log(text);
   } finally {

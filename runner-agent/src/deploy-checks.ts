@@ -5,16 +5,15 @@
  */
 import path from 'node:path';
 import { InputError, KilnError } from '../../src/core/errors.js';
-import { compareLatency, type LatencyDecision } from '../../src/core/latency-regression.js';
+import type { LatencyDecision } from '../../src/core/latency-regression.js';
 import { readNpy } from '../../src/core/npy.js';
 import type { TensorComparison } from '../../src/core/results.js';
-import { percentile, windowsAgree } from '../../src/core/statistics.js';
+import { percentile } from '../../src/core/statistics.js';
 import type { HostTensor } from '../../src/core/tensor.js';
 import type { EngineSession } from '../../src/backends/backend.js';
 import { backendAvailability, createBackend } from '../../src/backends/registry.js';
-import { interleavedSamples } from '../../src/pipeline/ab-bench.js';
+import { measureAb } from '../../src/pipeline/ab-bench.js';
 import { systemClock, type Clock } from '../../src/pipeline/clock.js';
-import { STABILITY_WINDOW } from '../../src/pipeline/latency-bench.js';
 import type { ArtifactRecord } from '../../src/store/artifact.js';
 import type { ReleaseEngine, ReleaseRecord } from '../../src/store/release.js';
 import type { DeployedEngine } from './deploy-record.js';
@@ -160,15 +159,9 @@ export async function compareWithServing(
   settings: LatencySettings,
   clock: Clock = systemClock,
 ): Promise<{ decision: LatencyDecision; headP99: number }> {
-  const samples = await interleavedSamples(base.bind(inputs), head.bind(inputs), settings, clock);
-  const stable = (s: number[]) => windowsAgree(s, STABILITY_WINDOW, settings.stabilityPct);
-  const decision = compareLatency(samples.base, samples.head, {
-    metric: settings.metric,
-    maxRegressionPct: settings.maxRegressionPct,
-    confidence: settings.confidence,
-    baseStable: stable(samples.base),
-    headStable: stable(samples.head),
-  });
+  // Blocks of inferences per trtexec process for TensorRT, single runs in process otherwise.
+  const samples = await measureAb(base, head, inputs, settings, clock);
+  const decision = samples.decision;
   return { decision, headP99: p99(samples.head) };
 }
 

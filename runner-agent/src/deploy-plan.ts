@@ -123,10 +123,10 @@ export function warmupFailure(c: TensorComparison): string {
 
 /**
  * The percentile compareLatency actually compared: it falls back from p99 to p90 or p50 without
- * enough samples and says so in its note (`... compared p50`).
+ * enough samples, records it in `statistic` and says so in its note (`p99 gated as p50 (…)`).
  */
 export function comparedMetric(decision: LatencyDecision, wanted: string): string {
-  return /compared (p\d+)/.exec(decision.note ?? '')?.[1] ?? wanted;
+  return decision.statistic ?? wanted;
 }
 
 /** Whether the latency comparison stops the switch: only a regression the interval is sure of. */

@@ -51,6 +51,19 @@ export interface EngineSession {
    * its samples (then summarize/windowsAgree as usual) instead of its own timed loop.
    */
   benchmark?(inputs: Record<string, HostTensor>, settings: BenchmarkSettings): Promise<number[]>;
+  /**
+   * Optional, for tools that run as one process per measurement (trtexec): one process running
+   * `iterations` timed inferences after the tool's own warm-up, returning their per-inference times
+   * in ms. The A/B bench interleaves such blocks (base, head, head, base, …) and resamples whole
+   * blocks, so between-process variance is counted (src/core/block-bootstrap.ts).
+   */
+  timedBlock?(inputs: Record<string, HostTensor>, iterations: number): Promise<number[]>;
+  /**
+   * What this session's latency samples measure, said the same way in every report, e.g. `ONNX
+   * Runtime CPU wall time per session.run`: a speedup between two sessions is only read right when
+   * both sides say what they timed.
+   */
+  readonly measures?: string;
   release(): Promise<void>;
 }
 

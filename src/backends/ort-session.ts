@@ -10,12 +10,20 @@ export function toOrtFeeds(inputs: Record<string, HostTensor>): Record<string, o
   );
 }
 
+/** What the CPU backend's samples measure (EngineSession.measures). */
+export const ORT_CPU_MEASURES = 'ONNX Runtime CPU wall time per session.run';
+
 /**
  * An ONNX Runtime session (any execution provider) as an EngineSession; `file` names the model in
- * one-line run errors.
+ * one-line run errors, `measures` says what timing its bind() closure measures.
  */
-export function wrapOrtSession(file: string, session: ort.InferenceSession): EngineSession {
+export function wrapOrtSession(
+  file: string,
+  session: ort.InferenceSession,
+  measures: string = ORT_CPU_MEASURES,
+): EngineSession {
   return {
+    measures,
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     async run(inputs) {

@@ -138,6 +138,9 @@ export interface TensorRtBackendOptions {
 
 /** The sidecar next to the engine: input/output names and dtypes (a plan file alone does not say). */
 export const IO_SUFFIX = '.io.json';
+/** What TensorRT sessions' latency samples measure (EngineSession.measures). */
+export const TRT_MEASURES =
+  'TensorRT GPU compute time (trtexec --exportTimes computeMs, no host-device copies)';
 /** trtexec's own default warm-up, in ms. */
 const WARMUP_MS = 200;
 const LOG_TAIL_LINES = 40;
@@ -249,6 +252,7 @@ export class TensorRtBackend implements Backend {
       io.outputs.filter((o) => isTensorDtype(o.dtype)).map((o) => [o.name, o.dtype as TensorDtype]),
     );
     const session: EngineSession = {
+      measures: TRT_MEASURES,
       inputNames: io.inputs.map((i) => i.name),
       outputNames: io.outputs.map((o) => o.name),
       run: (inputs) =>
@@ -263,6 +267,7 @@ export class TensorRtBackend implements Backend {
           return parseExportOutput(await readFile(outputPath, 'utf8'), outputPath, dtypes);
         }),
       benchmark: (inputs, settings) => this.benchmark(enginePath, inputs, settings),
+      timedBlock: (inputs, iterations) => this.timedBlock(enginePath, inputs, iterations),
       bind: (inputs) => () =>
         this.benchmark(enginePath, inputs, { warmup: 0, minSamples: 1, maxSamples: 1, budgetMs: 0 }),
       release: async () => {},
@@ -301,8 +306,40 @@ export class TensorRtBackend implements Backend {
         `${enginePath}: TensorRT benchmark failed`,
         this.options.runTimeoutMs ?? 10 * 60_000,
       );
-      const latencies = parseExportTimes(await readFile(timesPath, 'utf8'), timesPath);
+      const warmUpMs = settings.warmup > 0 ? WARMUP_MS : 0;
+      const latencies = parseExportTimes(await readFile(timesPath, 'utf8'), timesPath, { warmUpMs });
       return latencies.slice(-Math.max(1, settings.maxSamples));
+    });
+  }
+
+  /**
+   * One A/B block: one trtexec process (CUDA context, engine load, 200 ms warm-up) running exactly
+   * `iterations` timed inferences, returning their GPU compute times (`computeMs`) from
+   * `--exportTimes`, warm-up inferences dropped as trtexec's own summary drops them.
+   */
+  private async timedBlock(
+    enginePath: string,
+    inputs: Record<string, HostTensor>,
+    iterations: number,
+  ): Promise<number[]> {
+    return this.withInputs(inputs, async (dir, inputFiles) => {
+      const timesPath = path.join(dir, 'times.json');
+      const args = trtexecBenchArgs({
+        enginePath,
+        shapes: shapesOf(inputs),
+        inputFiles,
+        warmUpMs: WARMUP_MS,
+        iterations,
+        durationS: 0,
+        timesPath,
+      });
+      await this.exec(
+        args,
+        `${enginePath}: TensorRT benchmark failed`,
+        this.options.runTimeoutMs ?? 10 * 60_000,
+      );
+      const text = await readFile(timesPath, 'utf8');
+      return parseExportTimes(text, timesPath, { field: 'computeMs', warmUpMs: WARMUP_MS });
     });
   }
 

@@ -7,12 +7,25 @@ import { toFloat16Bits } from '../core/float16.js';
 import { allocateData, elementCount } from '../core/tensor.js';
 import type { HostTensor, TensorDtype } from '../core/tensor.js';
 
+/** Which per-inference time of an `--exportTimes` record to read. */
+export type ExportTimesField = 'latencyMs' | 'computeMs';
+
 /**
- * `--exportTimes` JSON: an array with one object per timed iteration
- * (`startEnqMs`, ..., `h2dMs`, `computeMs`, `d2hMs`, `latencyMs`). Returns each iteration's
- * `latencyMs` (= h2d + compute + d2h; with --noDataTransfers just compute), in ms, in run order.
+ * `--exportTimes` JSON (`exportJSONTrace` in samples/common/sampleReporting.cpp): an array with one
+ * object per inference (`startEnqMs`, …, `startComputeMs`, `endComputeMs`, …, `h2dMs`, `computeMs`,
+ * `d2hMs`, `latencyMs`, and `endToEndMs` since 8.x). Returns each inference's `field` in ms, in run
+ * order: `latencyMs` = h2d + compute + d2h (with --noDataTransfers just compute), `computeMs` the
+ * GPU compute time alone. On 8.x the file holds the warm-up inferences too (10.x skips them);
+ * trtexec's own summary drops those whose `startComputeMs` is below `--warmUp`, and so does
+ * `warmUpMs` here, which makes both versions read alike.
  */
-export function parseExportTimes(text: string, source: string): number[] {
+export function parseExportTimes(
+  text: string,
+  source: string,
+  options: { field?: ExportTimesField; warmUpMs?: number } = {},
+): number[] {
+  const field = options.field ?? 'latencyMs';
+  const warmUpMs = options.warmUpMs ?? 0;
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -22,17 +35,30 @@ export function parseExportTimes(text: string, source: string): number[] {
     });
   }
   if (!Array.isArray(doc)) throw new InputError(`${source}: trtexec timing file is not a JSON array`);
-  const latencies = doc.map((entry: unknown, i) => {
-    const value = (entry as { latencyMs?: unknown } | null)?.latencyMs;
+  const times: number[] = [];
+  for (const [i, raw] of doc.entries()) {
+    const entry = raw as Record<string, unknown> | null;
+    const value = entry?.[field];
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new InputError(
-        `${source}: trtexec timing entry ${i} has no valid latencyMs (found ${JSON.stringify(value)})`,
+        `${source}: trtexec timing entry ${i} has no valid ${field} (found ${JSON.stringify(value)})`,
       );
     }
-    return value;
-  });
-  if (latencies.length === 0) throw new InputError(`${source}: trtexec timing file has no iterations`);
-  return latencies;
+    if (warmUpMs > 0) {
+      const start = entry?.startComputeMs;
+      if (typeof start !== 'number' || !Number.isFinite(start)) {
+        throw new InputError(`${source}: trtexec timing entry ${i} has no valid startComputeMs`);
+      }
+      if (start < warmUpMs) continue;
+    }
+    times.push(value);
+  }
+  if (times.length === 0) {
+    throw new InputError(
+      `${source}: trtexec timing file has no iterations${warmUpMs > 0 ? ` after the ${warmUpMs} ms warm-up` : ''}`,
+    );
+  }
+  return times;
 }
 
 /** Output name → dtype, so JSON numbers come back in the engine's element type. */

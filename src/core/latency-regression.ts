@@ -20,11 +20,15 @@
  *
  * Extreme percentiles need tails: a percentile is only compared when each side has at least 10
  * samples beyond it (p99: n >= 1000, p90: n >= 100), else p99 falls back to p90, then p50, and
- * `note` says so. Below 20 samples per side even p50 is not trusted and the verdict is `unstable`.
+ * `statistic` and `note` say so (`p99 gated as p90 (412 samples per side within 60 s budget; p99
+ * needs 1000)`, the reason from `stoppedBy`). Below 20 samples per side even p50 is not trusted and
+ * the verdict is `unstable`. Samples that come in blocks (one tool process each) are judged by
+ * compareLatencyBlocks, whose bootstrap resamples whole blocks.
  * At n = 200 per side, the detector raises a false alarm on A/A runs well under 1% of the time and
  * catches a true 10% slowdown at a 10% gate over 95% of the time (test/core/latency-regression.test.ts,
  * bench/regression-rates.ts).
  */
+import { blockBootstrapRatio, type LatencyBlocks } from './block-bootstrap.js';
 import { SeededRandom } from './seeded-random.js';
 import { percentile } from './statistics.js';
 import type { LatencyStatistic, LatencyVerdict } from './results.js';
@@ -40,6 +44,11 @@ export interface CompareLatencyOptions {
   resamples?: number;
   baseStable?: boolean;
   headStable?: boolean;
+  /**
+   * Why sampling stopped short of the metric's target, for the fallback note, e.g. `within 6 s
+   * budget` (src/core/ab-sampling.ts); absent: the note names no reason.
+   */
+  stoppedBy?: string;
 }
 
 export interface LatencyDecision {
@@ -54,9 +63,17 @@ export interface LatencyDecision {
 }
 
 /** Samples each side needs beyond a compared percentile, and the fewest samples compared at all. */
-const TAIL_SAMPLES = 10;
+export const TAIL_SAMPLES = 10;
 const MIN_SAMPLES = 20;
+/** Fewest blocks (processes) per side a block comparison trusts: fewer give a degenerate bootstrap. */
+export const MIN_BLOCKS = 5;
 const DEFAULT_SEED = 0x6b696c6e; // 'kiln'
+
+/** Samples per side `metric` needs to be compared as itself: 10 beyond it (p99: 1000, p50: 20). */
+export function samplesToEstimate(metric: LatencyStatistic): number {
+  const p = Number(metric.slice(1));
+  return Math.max(MIN_SAMPLES, Math.ceil((TAIL_SAMPLES * 100) / (100 - p)));
+}
 
 /** Compares base and head latency samples (ms); see the module comment for the decision rule. */
 export function compareLatency(
@@ -64,7 +81,59 @@ export function compareLatency(
   head: readonly number[],
   options: CompareLatencyOptions,
 ): LatencyDecision {
-  const { metric, maxRegressionPct, confidence } = options;
+  const resamples = checkOptions(options);
+  const a = sortedSamples(base, 'base');
+  const b = sortedSamples(head, 'head');
+  const { p, notes } = gatedStatistic(options, a.length, b.length);
+  const ratio = percentile(b, p) / percentile(a, p);
+  const rng = new SeededRandom(options.seed ?? DEFAULT_SEED);
+  const ratios = new Float64Array(resamples);
+  const countsA = new Int32Array(a.length);
+  const countsB = new Int32Array(b.length);
+  for (let r = 0; r < resamples; r++) {
+    ratios[r] = resampledPercentile(b, p, rng, countsB) / resampledPercentile(a, p, rng, countsA);
+  }
+  ratios.sort();
+  const alpha = ((1 - options.confidence) / 2) * 100;
+  // A percentile bootstrap of a discrete statistic can, rarely, exclude the estimate itself.
+  const lo = Math.min(ratio, percentile(ratios, alpha));
+  const hi = Math.max(ratio, percentile(ratios, 100 - alpha));
+  return judge(ratio, [lo, hi], p, notes, a.length, b.length, options);
+}
+
+/**
+ * compareLatency for samples that come in blocks, one tool process each (trtexec): the percentile
+ * is taken over the pooled samples, the interval from a bootstrap that resamples whole blocks
+ * (src/core/block-bootstrap.ts), so between-process variance widens it. Fewer than MIN_BLOCKS
+ * blocks per side is `unstable`: a handful of processes cannot show their own spread.
+ */
+export function compareLatencyBlocks(
+  base: LatencyBlocks,
+  head: LatencyBlocks,
+  options: CompareLatencyOptions,
+): LatencyDecision {
+  const resamples = checkOptions(options);
+  for (const [side, blocks] of [
+    ['base', base],
+    ['head', head],
+  ] as const) {
+    if (blocks.length === 0) throw new RangeError(`${side} has no latency blocks`);
+    for (const block of blocks) sortedSamples(block, side);
+  }
+  const na = base.reduce((n, b) => n + b.length, 0);
+  const nb = head.reduce((n, b) => n + b.length, 0);
+  const { p, notes } = gatedStatistic(options, na, nb);
+  const rng = new SeededRandom(options.seed ?? DEFAULT_SEED);
+  const { ratio, ci } = blockBootstrapRatio(base, head, p, options.confidence, resamples, rng);
+  if (Math.min(base.length, head.length) < MIN_BLOCKS) {
+    notes.push(`fewer than ${MIN_BLOCKS} blocks per side (${base.length}/${head.length})`);
+    return { ratio, ci, verdict: 'unstable', statistic: `p${p}` as LatencyStatistic, note: notes.join('; ') };
+  }
+  return judge(ratio, ci, p, notes, na, nb, options);
+}
+
+function checkOptions(options: CompareLatencyOptions): number {
+  const { maxRegressionPct, confidence } = options;
   const resamples = options.resamples ?? 2000;
   if (!(
     maxRegressionPct > 0 &&
@@ -75,42 +144,52 @@ export function compareLatency(
   )) {
     throw new RangeError(`bad options: ${JSON.stringify({ maxRegressionPct, confidence, resamples })}`);
   }
-  const a = sortedSamples(base, 'base');
-  const b = sortedSamples(head, 'head');
-  const n = Math.min(a.length, b.length);
-  const wanted = metric === 'p99' ? 99 : 50;
+  return resamples;
+}
+
+/**
+ * The percentile compared: `metric` when each side holds TAIL_SAMPLES beyond it, else p90, else
+ * p50, never silently: the note says which was gated, with how many samples, and why.
+ */
+function gatedStatistic(
+  options: CompareLatencyOptions,
+  na: number,
+  nb: number,
+): { p: number; notes: string[] } {
+  const n = Math.min(na, nb);
+  const wanted = options.metric === 'p99' ? 99 : 50;
   const p = [wanted, 90, 50].find((q) => q <= wanted && n * (100 - q) >= TAIL_SAMPLES * 100) ?? 50;
-  const statistic = `p${p}` as LatencyStatistic;
   const notes: string[] = [];
   if (p !== wanted) {
-    const need = Math.ceil((TAIL_SAMPLES * 100) / (100 - wanted));
-    notes.push(`${metric} needs >= ${need} samples per side, got ${a.length}/${b.length}: compared p${p}`);
+    const per = na === nb ? `${na} samples per side` : `${na}/${nb} samples per side`;
+    const why = options.stoppedBy ? ` ${options.stoppedBy}` : '';
+    notes.push(
+      `${options.metric} gated as p${p} (${per}${why}; ${options.metric} needs ${samplesToEstimate(options.metric)})`,
+    );
   }
+  return { p, notes };
+}
 
-  const ratio = percentile(b, p) / percentile(a, p);
-  const rng = new SeededRandom(options.seed ?? DEFAULT_SEED);
-  const ratios = new Float64Array(resamples);
-  const countsA = new Int32Array(a.length);
-  const countsB = new Int32Array(b.length);
-  for (let r = 0; r < resamples; r++) {
-    ratios[r] = resampledPercentile(b, p, rng, countsB) / resampledPercentile(a, p, rng, countsA);
-  }
-  ratios.sort();
-  const alpha = ((1 - confidence) / 2) * 100;
-  // A percentile bootstrap of a discrete statistic can, rarely, exclude the estimate itself.
-  const lo = Math.min(ratio, percentile(ratios, alpha));
-  const hi = Math.max(ratio, percentile(ratios, 100 - alpha));
-
-  if (n < MIN_SAMPLES) {
-    notes.push(`fewer than ${MIN_SAMPLES} samples per side (${a.length}/${b.length})`);
-    return { ratio, ci: [lo, hi], verdict: 'unstable', statistic, note: notes.join('; ') };
+function judge(
+  ratio: number,
+  ci: [number, number],
+  p: number,
+  notes: string[],
+  na: number,
+  nb: number,
+  options: CompareLatencyOptions,
+): LatencyDecision {
+  const statistic = `p${p}` as LatencyStatistic;
+  if (Math.min(na, nb) < MIN_SAMPLES) {
+    notes.push(`fewer than ${MIN_SAMPLES} samples per side (${na}/${nb})`);
+    return { ratio, ci, verdict: 'unstable', statistic, note: notes.join('; ') };
   }
   const unsettled = options.baseStable === false || options.headStable === false;
-  const decision = decideLatency(ratio, [lo, hi], maxRegressionPct, unsettled);
+  const decision = decideLatency(ratio, ci, options.maxRegressionPct, unsettled);
   if (decision.note) notes.push(decision.note);
   return {
     ratio,
-    ci: [lo, hi],
+    ci,
     verdict: decision.verdict,
     statistic,
     ...(notes.length > 0 && { note: notes.join('; ') }),

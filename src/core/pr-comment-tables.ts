@@ -128,14 +128,26 @@ function formatNumber(value: unknown): string {
   return typeof value === 'number' && Number.isFinite(value) ? String(value) : '?';
 }
 
+/**
+ * `: p99 gated as p90 (412 samples per side within 60 s budget; p99 needs 1000)` when the comparison
+ * judged another statistic than its metric: a verdict never hides which percentile it rests on.
+ */
+function fallbackText(row: PrRow): string {
+  const c = row.comparison;
+  const note = c?.note;
+  if (c?.statistic === undefined || c.statistic === c.metric || note === undefined || note.trim() === '')
+    return '';
+  return `: ${md(clip(note, MAX_FAILURE_CHARS))}`;
+}
+
 function verdictCell(row: PrRow): string {
   switch (row.latency) {
     case 'regression':
-      return `🔺 regression (limit +${formatNumber(row.comparison?.maxRegressionPct)}%)`;
+      return `🔺 regression (limit +${formatNumber(row.comparison?.maxRegressionPct)}%)${fallbackText(row)}`;
     case 'improvement':
-      return '🟢 improvement';
+      return `🟢 improvement${fallbackText(row)}`;
     case 'unchanged':
-      return '➖ unchanged';
+      return `➖ unchanged${fallbackText(row)}`;
     case 'new':
       return '🆕 new (no base)';
     case 'unstable': {

@@ -93,6 +93,7 @@ function notes(v: Verdict, latency: GatesConfig['latency']): string[] {
             'to compare. Not blamed on the model; unstable never fails the gate.',
         ]
       : []),
+    ...measuredAs(v),
     ...(v.rows.length > 0
       ? [
           `- Latency gate (catches ${latency.metric} slowdowns of ${latency.maxRegressionPct}% or more): a regression ` +
@@ -100,6 +101,18 @@ function notes(v: Verdict, latency: GatesConfig['latency']): string[] {
         ]
       : []),
   ];
+}
+
+/** `- Latency measured as TensorRT GPU compute time (…), base and head alike.`, once per distinct basis. */
+function measuredAs(v: Verdict): string[] {
+  const bases = new Set<string>();
+  for (const r of v.rows) {
+    const m = r.comparison?.measures;
+    if (typeof m === 'string' && m.trim() !== '') bases.add(m);
+  }
+  return [...bases]
+    .sort()
+    .map((m) => `- Latency measured as ${escapeMarkdown(clip(m, 200))}, base and head alike.`);
 }
 
 function passingSummary(passing: number, counts: RowCounts): string {

@@ -95,6 +95,18 @@ function goldenCell(golden: GoldenResult): string {
   return `${verdict}: ${escapeMarkdown(diffDetail(worst, 'max Δ'))} in ${name}`;
 }
 
+/**
+ * What the speedup divides, e.g. `TensorRT GPU compute time (…) vs ONNX Runtime CPU wall time per
+ * session.run`, or `both ONNX Runtime CPU wall time per session.run`; undefined for results that
+ * predate the labels. A GPU compute time over a CPU wall time is not a like-for-like ratio: say so.
+ */
+export function speedupBasis(e: EngineResult): string | undefined {
+  const engine = e.latency.engine.measures;
+  const reference = e.latency.reference?.measures;
+  if (engine === undefined || reference === undefined) return undefined;
+  return engine === reference ? `both ${engine}` : `${engine} vs ${reference}`;
+}
+
 function engineRow(e: EngineResult): string {
   const { engine, reference } = e.latency;
   const cells = [
@@ -129,11 +141,13 @@ function modelSection(model: string, engines: EngineResult[]): string[] {
   const failures = rows
     .filter((e) => !e.golden.pass)
     .map((e) => `- ❌ ${md(e.target)} · ${md(e.profile)} · ${md(e.precision)}: ${md(failureText(e))}`);
+  const bases = [...new Set(rows.map(speedupBasis).filter((b) => b !== undefined))].sort(compareText);
   const lines = [
     `### ${escapeMarkdown(model) || '(unnamed model)'}`,
     '',
     ...TABLE_HEAD,
     ...rows.map(engineRow),
+    ...(bases.length > 0 ? ['', ...bases.map((b) => `Speedup vs ref measures ${md(b)}.`)] : []),
   ];
   return failures.length > 0 ? [...lines, '', ...failures] : lines;
 }
@@ -185,7 +199,9 @@ export function renderEngineSummaryLine(e: EngineResult): string {
   const parts = [
     worst === undefined ? golden : `${golden}, ${diffDetail(worst, 'max abs diff')} on ${worst.output}`,
     `p50 ${formatMs(engine.p50)} ms, p99 ${formatMs(engine.p99)} ms (n=${engine.n})`,
-    speedup === DASH ? 'no reference' : `${speedup} vs reference`,
+    speedup === DASH
+      ? 'no reference'
+      : `${speedup} vs reference${speedupBasis(e) ? ` (${speedupBasis(e)})` : ''}`,
     `cache ${e.cache}`,
   ];
   if (!engine.stable) parts.push('latency unstable');

@@ -44,6 +44,7 @@ const latencyStats = z.looseObject({
   min: measured,
   max: measured,
   stable: z.boolean(),
+  measures: z.string().optional(),
   stabilityPct: z.number(),
   warmup: count,
   threads: count,
@@ -104,6 +105,9 @@ export const abResultsSchema = z.looseObject({
       maxRegressionPct: z.number(),
       verdict: z.enum(['regression', 'improvement', 'unchanged', 'unstable', 'new']),
       note: z.string().optional(),
+      measures: z.string().optional(),
+      budgetMs: measured.optional(),
+      blocks: z.looseObject({ base: count, head: count }).optional(),
     }),
   ),
 });

@@ -56,6 +56,8 @@ export interface LatencyStats {
   max: number;
   /** True when successive windows of samples agreed within `stabilityPct`. */
   stable: boolean;
+  /** What the samples measure (EngineSession.measures); absent in results written before it. */
+  measures?: string;
   stabilityPct: number;
   warmup: number;
   threads: number;
@@ -134,8 +136,17 @@ export interface LatencyComparison {
    */
   maxRegressionPct: number;
   verdict: LatencyVerdict;
-  /** Why the verdict is `unstable` (e.g. base and head windows never agreed). */
+  /**
+   * Why the verdict is `unstable` (e.g. base and head windows never agreed), or that the budget
+   * could not reach `metric` and which statistic was gated instead (`p99 gated as p90 (…)`).
+   */
   note?: string;
+  /** What each side's samples measure (both sides alike), e.g. `TensorRT GPU compute time (…)`. */
+  measures?: string;
+  /** The wall-clock budget both sides shared, ms (derived from one run's duration). */
+  budgetMs?: number;
+  /** Blocks (tool processes) per side, when latency was timed in blocks (trtexec). */
+  blocks?: { base: number; head: number };
 }
 
 export interface AbResults {

@@ -1,53 +1,40 @@
 import type { BenchConfig, GatesConfig } from '../core/config-schema.js';
-import { compareLatency } from '../core/latency-regression.js';
 import type { EngineResult, LatencyComparison } from '../core/results.js';
-import { summarize, windowsAgree } from '../core/statistics.js';
+import { summarize } from '../core/statistics.js';
 import type { HostTensor } from '../core/tensor.js';
-import type { Backend } from '../backends/backend.js';
+import type { Backend, EngineSession } from '../backends/backend.js';
+import {
+  interleavedBlocks,
+  interleavedRuns,
+  type AbMeasurement,
+  type AbSettings,
+} from './ab-sampling-loop.js';
 import { systemClock, type Clock } from './clock.js';
-import { STABILITY_WINDOW } from './latency-bench.js';
 
-/** Runs per turn before switching sides: short turns cancel drift, long ones amortize cache effects. */
-const RUNS_PER_TURN = 5;
-
-export interface AbSamples {
-  base: number[];
-  head: number[];
-}
+export { interleavedBlocks, interleavedRuns, type AbMeasurement, type AbSettings };
 
 /**
- * Interleaved A/B timing (ABAB… in turns of RUNS_PER_TURN) of two engines on the same inputs, so a
- * noisy neighbour or thermal drift lands on both sides alike. Stops once both sides have
- * `minSamples` and are stable, or at the time budget (doubled: two engines share it) or `maxSamples`.
+ * Times `base` against `head` on the same inputs and judges the difference: blocks of inferences
+ * inside the tool when both sessions time themselves per process (trtexec), single interleaved
+ * runs timed from JS otherwise (in-process ONNX Runtime).
  */
-export async function interleavedSamples(
-  base: () => Promise<unknown>,
-  head: () => Promise<unknown>,
-  settings: Pick<BenchConfig, 'warmup' | 'minSamples' | 'maxSamples' | 'budgetMs' | 'stabilityPct'>,
+export async function measureAb(
+  base: EngineSession,
+  head: EngineSession,
+  inputs: Record<string, HostTensor>,
+  settings: AbSettings,
   clock: Clock = systemClock,
-): Promise<AbSamples> {
-  for (let i = 0; i < settings.warmup; i++) {
-    await base();
-    await head();
+): Promise<AbMeasurement> {
+  if (base.timedBlock && head.timedBlock) {
+    const [b, h] = [base.timedBlock.bind(base), head.timedBlock.bind(head)];
+    return interleavedBlocks(
+      (n) => b(inputs, n),
+      (n) => h(inputs, n),
+      settings,
+      clock,
+    );
   }
-  const samples: AbSamples = { base: [], head: [] };
-  const deadline = clock.now() + 2 * settings.budgetMs;
-  while (samples.head.length < settings.maxSamples) {
-    for (const [run, into] of [
-      [base, samples.base],
-      [head, samples.head],
-    ] as const) {
-      for (let i = 0; i < RUNS_PER_TURN; i++) {
-        const start = clock.now();
-        await run();
-        into.push(clock.now() - start);
-      }
-    }
-    if (samples.head.length < settings.minSamples) continue;
-    const stable = (s: number[]) => windowsAgree(s, STABILITY_WINDOW, settings.stabilityPct);
-    if (clock.now() >= deadline || (stable(samples.base) && stable(samples.head))) break;
-  }
-  return samples;
+  return interleavedRuns(base.bind(inputs), head.bind(inputs), settings, clock);
 }
 
 /** Compares a head engine with its merge-base twin on this machine. */
@@ -70,35 +57,28 @@ export async function compareEngines(options: {
     confidence: gates.latency.confidence,
     maxRegressionPct: gates.latency.maxRegressionPct,
   };
+  const settings: AbSettings = { ...options.bench, ...gates.latency };
   const threads = { threads: options.bench.threads };
   const headSession = await options.backend.openEngine(head.enginePath, threads);
   try {
+    const measures = headSession.measures ? { measures: headSession.measures } : {};
     if (!base) {
-      const samples = await interleavedSamples(
-        async () => {},
-        headSession.bind(options.inputs),
-        options.bench,
-        options.clock,
-      );
-      return { ...label, head: brief(samples.head), verdict: 'new' };
+      // Nothing to compare with: the head against itself, for its own figures only.
+      const m = await measureAb(headSession, headSession, options.inputs, settings, options.clock);
+      return { ...label, ...measures, head: brief(m.head), verdict: 'new' };
     }
     const baseSession = await options.backend.openEngine(base.enginePath, threads);
     try {
-      const samples = await interleavedSamples(
-        baseSession.bind(options.inputs),
-        headSession.bind(options.inputs),
-        options.bench,
-        options.clock,
-      );
-      const stable = (s: number[]) => windowsAgree(s, STABILITY_WINDOW, options.bench.stabilityPct);
-      const verdict = compareLatency(samples.base, samples.head, {
-        metric: gates.latency.metric,
-        maxRegressionPct: gates.latency.maxRegressionPct,
-        confidence: gates.latency.confidence,
-        baseStable: stable(samples.base),
-        headStable: stable(samples.head),
-      });
-      return { ...label, base: brief(samples.base), head: brief(samples.head), ...verdict };
+      const m = await measureAb(baseSession, headSession, options.inputs, settings, options.clock);
+      return {
+        ...label,
+        ...measures,
+        base: brief(m.base),
+        head: brief(m.head),
+        ...m.decision,
+        budgetMs: m.plan.budgetMs,
+        ...(m.blocks ? { blocks: m.blocks } : {}),
+      };
     } finally {
       await baseSession.release();
     }

@@ -153,7 +153,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
     const speedup = referenceLatency.p50 / engineLatency.p50;
     ctx.progress.phase(
       'bench',
-      `p50 ${engineLatency.p50.toFixed(2)} ms, p99 ${engineLatency.p99.toFixed(2)} ms (reference p50 ${referenceLatency.p50.toFixed(2)} ms, ${speedup.toFixed(2)}×)${engineLatency.stable ? '' : ', unstable'}`,
+      `p50 ${engineLatency.p50.toFixed(2)} ms, p99 ${engineLatency.p99.toFixed(2)} ms (reference p50 ${referenceLatency.p50.toFixed(2)} ms, ${speedup.toFixed(2)}×${basisText(engineLatency.measures, referenceLatency.measures)})${engineLatency.stable ? '' : ', unstable'}`,
       benchMs,
     );
 
@@ -299,4 +299,11 @@ function pickBenchInputs(samples: Array<Record<string, HostTensor>>, shapes: Rec
       Object.entries(shapes).every(([name, shape]) => s[name]?.shape.join('x') === shape.join('x')),
     ) ?? samples[0]!
   );
+}
+
+/** `: TensorRT GPU compute time (…) vs ONNX Runtime CPU wall time per session.run` when the sides differ. */
+function basisText(engine: string | undefined, reference: string | undefined): string {
+  return engine !== undefined && reference !== undefined && engine !== reference
+    ? `: ${engine} vs ${reference}`
+    : '';
 }

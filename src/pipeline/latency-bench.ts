@@ -58,6 +58,7 @@ export async function measureLatency(
       : await sampleRuns(run, settings, clock);
     return {
       ...summarize(samples),
+      ...(session.measures ? { measures: session.measures } : {}),
       stable: windowsAgree(samples, STABILITY_WINDOW, settings.stabilityPct),
       stabilityPct: settings.stabilityPct,
       warmup: settings.warmup,

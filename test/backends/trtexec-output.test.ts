@@ -24,6 +24,22 @@ describe('parseExportTimes (recorded --exportTimes from NVIDIA trex tests)', () 
     expect(stats.p50).toBeCloseTo(0.444799, 6);
   });
 
+  it('reads computeMs (GPU compute alone) and drops warm-up records as trtexec summary does', async () => {
+    const text = await fixture('times-trex-mobilenet-qat.json.txt');
+    // With transfers off the recording's computeMs equals its latencyMs.
+    expect(parseExportTimes(text, 't.json', { field: 'computeMs' })).toEqual(
+      parseExportTimes(text, 't.json'),
+    );
+    // The first six records start computing at 12-15 ms, the last at 3200.77 ms.
+    expect(parseExportTimes(text, 't.json', { field: 'computeMs', warmUpMs: 200 })).toEqual([0.448242]);
+    expect(() => parseExportTimes(text, 't.json', { warmUpMs: 5000 })).toThrow(
+      /t\.json: trtexec timing file has no iterations after the 5000 ms warm-up/,
+    );
+    expect(() =>
+      parseExportTimes('[{"computeMs": 1}]', 't.json', { field: 'computeMs', warmUpMs: 200 }),
+    ).toThrow(/entry 0 has no valid startComputeMs/);
+  });
+
   it('names the file and the entry at fault', () => {
     expect(() => parseExportTimes('not json', 't.json')).toThrow(/t\.json: trtexec timing file is not JSON/);
     expect(() => parseExportTimes('{}', 't.json')).toThrow(/not a JSON array/);

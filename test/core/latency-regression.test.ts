@@ -93,11 +93,11 @@ describe('compareLatency', () => {
     const fallback = compareLatency(base, head, { ...gate, metric: 'p99' });
     const sorted = (xs: number[]) => Float64Array.from(xs).sort();
     expect(fallback.ratio).toBe(percentile(sorted(head), 90) / percentile(sorted(base), 90));
-    expect(fallback.note).toBe('p99 needs >= 1000 samples per side, got 200/200: compared p90');
+    expect(fallback.note).toBe('p99 gated as p90 (200 samples per side; p99 needs 1000)');
     expect(fallback.statistic).toBe('p90');
     const at = (n: number) => compareLatency(base.slice(0, n), head.slice(0, n), { ...gate, metric: 'p99' });
-    expect(at(100).note).toMatch(/compared p90$/);
-    expect(at(99).note).toMatch(/compared p50$/);
+    expect(at(100).note).toMatch(/^p99 gated as p90 /);
+    expect(at(99).note).toMatch(/^p99 gated as p50 /);
     expect(at(99).statistic).toBe('p50');
     const big = [lognormal(6, 1000), lognormal(7, 1200)] as const;
     const full = compareLatency(big[0], big[1], { ...gate, metric: 'p99', resamples: 200 });
@@ -107,7 +107,7 @@ describe('compareLatency', () => {
     const tiny = compareLatency(base.slice(0, 50), head.slice(0, 19), { ...gate, metric: 'p99' });
     expect(tiny.verdict).toBe('unstable');
     expect(tiny.note).toBe(
-      'p99 needs >= 1000 samples per side, got 50/19: compared p50; fewer than 20 samples per side (50/19)',
+      'p99 gated as p50 (50/19 samples per side; p99 needs 1000); fewer than 20 samples per side (50/19)',
     );
   });
 

@@ -274,6 +274,29 @@ describe('renderPrComment', () => {
     await expect(out.body).toMatchFileSnapshot('__snapshots__/pr-comment-new-model.md');
   });
 
+  it('a budget-limited comparison names the statistic it gated, and the comment says what was timed', async () => {
+    const builds = [build('l4', [engine(), engine({ profile: 's640' })])];
+    const measures = 'TensorRT GPU compute time (trtexec --exportTimes computeMs, no host-device copies)';
+    const note = 'p99 gated as p90 (412 samples per side within 60 s budget; p99 needs 1000)';
+    const comparisons: AbOptions[] = [
+      {
+        ...{ statistic: 'p90', note, measures, p99: [5.46, 5.5], ci: [0.97, 1.04], verdict: 'unchanged' },
+        base: { p50: 4.2, p90: 5.0, p99: 5.46, n: 412 },
+        head: { p50: 4.23, p90: 5.04, p99: 5.5, n: 412 },
+        ratio: 5.04 / 5.0,
+      },
+      { profile: 's640', measures, p99: [7, 7.1], ci: [0.98, 1.04], verdict: 'unchanged' },
+    ];
+    const out = renderPrComment(input({ builds, expectedTargets: ['l4'], ab: [ab('l4', comparisons)] }));
+    expect(out.conclusion).toBe('success');
+    expect(out.body).toContain(`➖ unchanged: ${note} |`);
+    // The comparison that reached p99 carries no note.
+    expect(out.body).toMatch(/\| s640 \|[^\n]*➖ unchanged \|/);
+    expect(out.body).toContain(`- Latency measured as ${measures}, base and head alike.`);
+    expectWellFormed(out.body);
+    await expect(out.body).toMatchFileSnapshot('__snapshots__/pr-comment-budget-fallback.md');
+  });
+
   it('an expected target without results is named and fails the gate', async () => {
     const { builds, ab: abResults } = allPass();
     const out = renderPrComment(input({ builds: builds.slice(0, 2), ab: abResults.slice(0, 2) }));

@@ -6,6 +6,7 @@ import {
   formatSpeedup,
   renderBuildReport,
   renderEngineSummaryLine,
+  speedupBasis,
   worstOutput,
 } from '../../src/core/report-markdown.js';
 import type {
@@ -108,6 +109,36 @@ function results(engines: EngineResult[], over: Partial<BuildResults> = {}): Bui
 }
 
 const gpu = { target: 'gpu-a100', backend: 'tensorrt' } as const;
+
+describe('speedup vs reference says what each side timed', () => {
+  const trt = 'TensorRT GPU compute time (trtexec --exportTimes computeMs, no host-device copies)';
+  const cpu = 'ONNX Runtime CPU wall time per session.run';
+  const labelled = (engineMeasures: string): EngineResult => {
+    const e = engine({ ...gpu, p50: 1.1, refP50: 6.43 });
+    return {
+      ...e,
+      latency: {
+        engine: { ...e.latency.engine, measures: engineMeasures },
+        reference: { ...e.latency.reference!, measures: cpu },
+      },
+    };
+  };
+
+  it('names both sides when they differ, and once when they agree', () => {
+    expect(speedupBasis(labelled(trt))).toBe(`${trt} vs ${cpu}`);
+    expect(speedupBasis(labelled(cpu))).toBe(`both ${cpu}`);
+    expect(speedupBasis(engine())).toBeUndefined();
+    expect(renderEngineSummaryLine(labelled(trt))).toContain(`5.85x vs reference (${trt} vs ${cpu})`);
+  });
+
+  it('puts the basis under the model table', () => {
+    const report = renderBuildReport([results([labelled(trt)])]);
+    expect(report).toContain(
+      'Speedup vs ref measures TensorRT GPU compute time (trtexec --exportTimes computeMs, no host-device copies) vs ONNX Runtime CPU wall time per session.run.',
+    );
+    expect(renderBuildReport([results([engine()])])).not.toContain('Speedup vs ref measures');
+  });
+});
 
 function multiTarget(): BuildResults[] {
   return [

@@ -46,6 +46,10 @@ describe('kiln bench --base: interleaved A/B against the merge base', () => {
     expect(c?.verdict).not.toBe('regression');
     expect(c?.base?.n).toBeGreaterThanOrEqual(120);
     expect(c?.ci?.[0]).toBeLessThan(1.1);
+    // The results say what was timed, which statistic was gated and within what budget.
+    expect(c?.measures).toBe('ONNX Runtime CPU wall time per session.run');
+    expect(c?.statistic).toBe('p50');
+    expect(c?.budgetMs).toBeGreaterThanOrEqual(1200);
   });
 
   it('a slower model at head fails the latency gate with exit 1 and its confidence interval', async () => {
