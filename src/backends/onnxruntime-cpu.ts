@@ -11,7 +11,7 @@ import { loadOnnxModel } from './onnx-model.js';
 import { pinInputShapes } from './pin-input-shapes.js';
 import { basicOptimized } from './calibration-graph.js';
 import { foldAffine } from './fold-affine.js';
-import { wrapOrtSession } from './ort-session.js';
+import { externalDataFolder, wrapOrtSession } from './ort-session.js';
 import { pinnedDims } from './profile-dims.js';
 import { DEFAULT_QDQ_OPS, quantizableTensors, quantizeQdq } from './qdq-quantizer.js';
 import type { QdqOptions } from './qdq-quantizer.js';
@@ -69,6 +69,8 @@ export class OnnxRuntimeCpuBackend implements Backend {
         optimizedModelFilePath: path.join(request.outDir, fileName),
         intraOpNumThreads: 1,
         logSeverityLevel: COMPILE_SEVERITY,
+        // The ORT-format engine embeds every initializer, external ones included: it needs no .data file.
+        ...externalDataFolder(path.dirname(request.modelPath)),
       });
     } catch (error) {
       throw new InputError(
@@ -141,7 +143,7 @@ async function quantize(pinned: Uint8Array, request: CompileRequest) {
   }
   const scheme = int8Scheme();
   // Folded before calibration, so the ranges are those of the graph that is quantized.
-  const basic = foldAffine(await basicOptimized(pinned, where)).model;
+  const basic = foldAffine(await basicOptimized(pinned, where, path.dirname(request.modelPath))).model;
   const names = quantizableTensors(basic, scheme);
   const histograms = await collectHistograms(basic, names, calibration.samples);
   const result = calibrate(histograms, calibration.method, calibration.percentile, scheme.activationType);
