@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ortLogSeverity } from './ort-log.js';
@@ -53,7 +54,8 @@ export class OnnxRuntimeCpuBackend implements Backend {
   }
 
   async compile(request: CompileRequest): Promise<CompiledEngine> {
-    const { model } = await loadOnnxModel(request.modelPath);
+    const { model, bytes, externalFiles } = await loadOnnxModel(request.modelPath);
+    await assertFitsOrtFormat(request.modelPath, bytes.length, externalFiles);
     const pinned = pinInputShapes(model, pinnedDims(request.profile));
     const fileName = `engine.${this.engineExtension}`;
     let source = pinned;
@@ -96,6 +98,23 @@ export class OnnxRuntimeCpuBackend implements Backend {
   async openReference(modelPath: string, options: SessionOptions): Promise<EngineSession> {
     return openSession(modelPath, { ...sessionOptions(options), graphOptimizationLevel: 'disabled' });
   }
+}
+
+/** An ORT-format engine is one flatbuffer, which cannot pass 2 GiB. */
+const MAX_ORT_FORMAT_BYTES = 2 * 1024 ** 3;
+
+/**
+ * Refuses, before ONNX Runtime spends minutes loading it, a model whose weights (the .onnx plus
+ * every external-data file) cannot fit in an ORT-format engine: the engine embeds them all.
+ */
+async function assertFitsOrtFormat(modelPath: string, modelBytes: number, externalFiles: readonly string[]) {
+  let total = modelBytes;
+  for (const file of externalFiles) total += (await stat(path.join(path.dirname(modelPath), file))).size;
+  if (total < MAX_ORT_FORMAT_BYTES) return;
+  const gib = (total / 1024 ** 3).toFixed(2);
+  throw new InputError(
+    `${modelPath}: ${gib} GiB with its external data, expected under 2 GiB for onnxruntime-cpu (its ORT-format engine is one flatbuffer embedding every weight); build it with the tensorrt or onnxruntime-gpu target`,
+  );
 }
 
 /**
