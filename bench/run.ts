@@ -18,6 +18,7 @@ import { interleaved, line, median } from './measure.js';
 import { regressionRates } from './regression-rates.js';
 import { int8Figures } from './int8.js';
 import { cliStartupFigures } from './cli-startup.js';
+import { goldenMemoryFigures } from './golden-memory.js';
 
 const root = process.cwd();
 const models = path.join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets');
@@ -183,6 +184,8 @@ async function main(): Promise<void> {
     for (const text of await int8Figures()) log(text);
     progress('latency regression detector on simulated noisy-runner A/B data');
     for (const text of await regressionRates()) log(text);
+    progress('golden check memory: 12 outputs of 1x1x1024x1024, each mode in its own process');
+    for (const text of await goldenMemoryFigures(work)) log(text);
     progress('CLI start: kiln --version vs bare node (whole processes, interleaved)');
     for (const text of await cliStartupFigures(root)) log(text);
   } finally {
