@@ -212,9 +212,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
         file: path.basename(enginePath),
         sha256: await sha256File(enginePath),
         bytes: (await stat(enginePath)).size,
-        ...(engineFiles.length > 0
-          ? { files: await describeEngineFiles(staging.dir, engineFiles) }
-          : {}),
+        ...(engineFiles.length > 0 ? { files: await describeEngineFiles(staging.dir, engineFiles) } : {}),
       },
       golden: { ...golden.result, specSha256, samplesFiles },
       latency,

@@ -169,7 +169,10 @@ export async function planEngineJobs(
  * Streams each external-data file of the model at `modelPath` through sha256 (one at a time: they
  * run to gigabytes), confined to the model's folder as the location check confined it.
  */
-async function hashExternalData(modelPath: string, files: readonly string[]): Promise<Record<string, string>> {
+async function hashExternalData(
+  modelPath: string,
+  files: readonly string[],
+): Promise<Record<string, string>> {
   const root = path.dirname(modelPath);
   const hashes: Record<string, string> = {};
   for (const file of files) {

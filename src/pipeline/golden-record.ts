@@ -38,7 +38,11 @@ export function goldenRecordWriter(artifactDir: string): {
   const files: GoldenSampleFiles[] = [];
   const fileFor = (i: number): GoldenSampleFiles => (files[i] ??= { inputs: {}, outputs: {} });
   const write = async (i: number, kind: 'inputs' | 'outputs', name: string, tensor: HostTensor) => {
-    const rel = path.posix.join('golden', String(i), `${kind === 'inputs' ? 'in' : 'out'}-${npyFileName(name)}`);
+    const rel = path.posix.join(
+      'golden',
+      String(i),
+      `${kind === 'inputs' ? 'in' : 'out'}-${npyFileName(name)}`,
+    );
     await mkdir(path.join(artifactDir, 'golden', String(i)), { recursive: true });
     await writeNpy(path.join(artifactDir, rel), tensor);
     fileFor(i)[kind][name] = rel;
