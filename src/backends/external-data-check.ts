@@ -13,7 +13,7 @@ import { compareText } from '../core/ordering.js';
 const EXTERNAL = 1; // TensorProto.DataLocation.EXTERNAL
 
 /** Every tensor stored in the model: initializers, sparse ones, Constant attributes, subgraphs. */
-function* tensorsOf(graph: Onnx.IGraphProto | null | undefined): Generator<Onnx.ITensorProto> {
+export function* tensorsOf(graph: Onnx.IGraphProto | null | undefined): Generator<Onnx.ITensorProto> {
   if (!graph) return;
   yield* graph.initializer ?? [];
   for (const sparse of graph.sparseInitializer ?? []) {

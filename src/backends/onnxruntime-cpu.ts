@@ -8,6 +8,7 @@ import type { Backend, CompiledEngine, CompileRequest, EngineSession, SessionOpt
 import { collectHistograms } from './activation-capture.js';
 import { calibrate } from './calibration.js';
 import { probeCpuIsa } from './cpu-isa.js';
+import { inlineExternalData } from './external-data-inline.js';
 import { loadOnnxModel } from './onnx-model.js';
 import { pinInputShapes } from './pin-input-shapes.js';
 import { basicOptimized } from './calibration-graph.js';
@@ -61,7 +62,9 @@ export class OnnxRuntimeCpuBackend implements Backend {
     let source = pinned;
     let int8: Awaited<ReturnType<typeof quantize>> | undefined;
     if (request.precision === 'int8') {
-      int8 = await quantize(pinned, request);
+      // Calibration and quantization run graphs derived from the model as bytes and read weight values.
+      if (externalFiles.length > 0) await inlineExternalData(model, request.modelPath);
+      int8 = await quantize(pinInputShapes(model, pinnedDims(request.profile)), request);
       source = int8.model;
     }
     let session: ort.InferenceSession;

@@ -4,6 +4,8 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../src/core/hashing.js';
+import { writeNpy } from '../../src/core/npy.js';
+import { SeededRandom, synthesizeTensor } from '../../src/core/seeded-random.js';
 import type { BuildResults } from '../../src/core/results.js';
 import type { ArtifactRecord } from '../../src/store/artifact.js';
 import {
@@ -132,5 +134,38 @@ describe('kiln build on models whose weights are external data (issue 14)', () =
     ]);
     expect(byModel(changed.results, 'two-files').key).not.toBe(byModel(first.results, 'two-files').key);
     expect(byModel(changed.results, 'one-file').key).toBe(byModel(first.results, 'one-file').key);
+  });
+});
+
+describe('int8 on a model whose weights are external data', () => {
+  it('calibrates and quantizes it (the weights are read into the graph first) and passes golden', async () => {
+    const dir = await workspace(`version: 1
+models:
+  - name: ext
+    path: m/model.onnx
+    precisions: [int8]
+    calibration: { data: calib }
+    profiles:
+      - name: b2
+        shapes: { x: [2, 4] }
+${FAST_BENCH}`);
+    await writeWeightFile(path.join(dir, 'm'), 'w.data', [
+      [0, WEIGHTS],
+      [64, BIAS],
+    ]);
+    await writeFile(
+      path.join(dir, 'm', 'model.onnx'),
+      matMulAddModel({ location: 'w.data', offset: 0 }, { location: 'w.data', offset: 64 }),
+    );
+    for (let i = 0; i < 4; i++) {
+      const x = synthesizeTensor(new SeededRandom(i), 'float32', [2, 4], { min: -1, max: 1 });
+      await writeNpy(path.join(dir, 'calib', String(i), 'x.npy'), x);
+    }
+    const { exitCode, stderr, results } = await build(dir);
+    expect(stderr).not.toMatch(/internal error/);
+    expect(exitCode).toBe(0);
+    expect(results.engines.map((e) => [e.precision, e.cache, e.golden.pass])).toEqual([
+      ['int8', 'miss', true],
+    ]);
   });
 });
