@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyExternalData } from '../../src/backends/external-data-copy.js';
+import { inlineExternalData } from '../../src/backends/external-data-inline.js';
 import { loadOnnxModel } from '../../src/backends/onnx-model.js';
 import { OnnxRuntimeCpuBackend } from '../../src/backends/onnxruntime-cpu.js';
 import { sha256File } from '../../src/core/hashing.js';
@@ -109,6 +110,39 @@ describe('copyExternalData (what an .onnx engine takes along)', () => {
     } finally {
       await rm(from, { recursive: true, force: true });
       await rm(to, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('inlineExternalData (the int8 path)', () => {
+  it('reads each tensor at its offset into the model, and refuses a range past the file end', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-inline-'));
+    try {
+      const modelPath = path.join(dir, 'model.onnx');
+      await writeWeightFile(dir, 'w.data', [
+        [0, WEIGHTS],
+        [64, BIAS],
+      ]);
+      await writeFile(
+        modelPath,
+        matMulAddModel({ location: 'w.data', offset: 0 }, { location: 'w.data', offset: 64 }),
+      );
+      const { model } = await loadOnnxModel(modelPath);
+      await inlineExternalData(model, modelPath);
+      const [w, b] = model.graph!.initializer!;
+      expect(new Float32Array(Uint8Array.from(w!.rawData!).buffer)).toEqual(WEIGHTS);
+      expect(new Float32Array(Uint8Array.from(b!.rawData!).buffer)).toEqual(BIAS);
+      expect(b!.externalData).toEqual([]);
+
+      await writeWeightFile(dir, 'w.data', [[0, WEIGHTS]]);
+      const short = await loadOnnxModel(modelPath);
+      const error = await oneLineKilnError(inlineExternalData(short.model, modelPath));
+      expect(error.exitCode).toBe(2);
+      expect(error.message).toMatch(
+        /model\.onnx: tensor 'B' external data "w\.data": bytes 64\.\.80 are past its end \(64 bytes\)/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
