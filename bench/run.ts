@@ -19,6 +19,7 @@ import { regressionRates } from './regression-rates.js';
 import { realAbRates } from './ab-real.js';
 import { int8Figures } from './int8.js';
 import { cliStartupFigures } from './cli-startup.js';
+import { goldenMemoryFigures } from './golden-memory.js';
 
 const root = process.cwd();
 const models = path.join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets');
@@ -186,6 +187,8 @@ async function main(): Promise<void> {
     for (const text of await regressionRates()) log(text);
     progress('latency gate on real A/B runs: A/A and slowed variants of PP-OCR cls (kiln bench --base loop)');
     for (const text of await realAbRates(CLS, work)) log(text);
+    progress('golden check memory: 12 outputs of 1x1x1024x1024, each mode in its own process');
+    for (const text of await goldenMemoryFigures(work)) log(text);
     progress('CLI start: kiln --version vs bare node (whole processes, interleaved)');
     for (const text of await cliStartupFigures(root)) log(text);
   } finally {

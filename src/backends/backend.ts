@@ -25,6 +25,11 @@ export interface CompiledEngine {
   fileName: string;
   /** Warnings or facts from the compiler worth keeping with the artifact. */
   notes: string[];
+  /**
+   * Other files inside `outDir` the engine cannot run without (relative POSIX paths), e.g. the
+   * external-data files an `.onnx` engine references: stored, hashed and verified with the engine.
+   */
+  files?: string[];
   /** int8 only: the calibrated activation ranges, stored in artifact.json as `calibration`. */
   calibration?: CalibrationResult;
 }
@@ -38,7 +43,11 @@ export interface SessionOptions {
 export interface EngineSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(inputs: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
+  /**
+   * Runs the model; with `outputs`, returns only those (the rest are not handed to the caller, so a
+   * model with many large outputs can be checked a few outputs at a time).
+   */
+  run(inputs: Record<string, HostTensor>, outputs?: readonly string[]): Promise<Record<string, HostTensor>>;
   /**
    * Binds inputs once and returns a closure that runs the session and discards outputs: the
    * benchmark times this closure, so nothing but the backend's own run may happen inside it.

@@ -5,6 +5,7 @@ import ort from 'onnxruntime-node';
 import { ortLogSeverity } from './ort-log.js';
 import { firstLine, InputError } from '../core/errors.js';
 import { loadOnnxModel } from './onnx-model.js';
+import { externalDataFolder } from './ort-session.js';
 import { pinInputShapes } from './pin-input-shapes.js';
 
 /**
@@ -12,7 +13,11 @@ import { pinInputShapes } from './pin-input-shapes.js';
  * Constants folded) and saved as ONNX, as onnxruntime's `quant_pre_process` does. Activation names
  * in artifact.json belong to this graph, so `kiln drift` must observe the same one.
  */
-export async function basicOptimized(model: Uint8Array, where: string): Promise<Uint8Array> {
+export async function basicOptimized(
+  model: Uint8Array,
+  where: string,
+  modelDir?: string,
+): Promise<Uint8Array> {
   const temp = await mkdtemp(path.join(os.tmpdir(), 'kiln-basic-'));
   try {
     const basicPath = path.join(temp, 'basic.onnx');
@@ -22,6 +27,8 @@ export async function basicOptimized(model: Uint8Array, where: string): Promise<
         optimizedModelFilePath: basicPath,
         intraOpNumThreads: 1,
         logSeverityLevel: ortLogSeverity(),
+        // The saved graph holds its initializers inline, so later steps need no external file.
+        ...(modelDir === undefined ? {} : externalDataFolder(modelDir)),
       });
       await session.release();
     } catch (error) {
@@ -41,5 +48,5 @@ export async function calibrationGraph(
   shapes: Record<string, number[]>,
 ): Promise<Uint8Array> {
   const { model } = await loadOnnxModel(modelPath);
-  return basicOptimized(pinInputShapes(model, shapes), modelPath);
+  return basicOptimized(pinInputShapes(model, shapes), modelPath, path.dirname(modelPath));
 }

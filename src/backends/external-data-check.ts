@@ -8,11 +8,12 @@ import path from 'node:path';
 import type { onnx as Onnx } from 'onnx-proto';
 import { openConfined } from '../core/confined-file.js';
 import { InputError } from '../core/errors.js';
+import { compareText } from '../core/ordering.js';
 
 const EXTERNAL = 1; // TensorProto.DataLocation.EXTERNAL
 
 /** Every tensor stored in the model: initializers, sparse ones, Constant attributes, subgraphs. */
-function* tensorsOf(graph: Onnx.IGraphProto | null | undefined): Generator<Onnx.ITensorProto> {
+export function* tensorsOf(graph: Onnx.IGraphProto | null | undefined): Generator<Onnx.ITensorProto> {
   if (!graph) return;
   yield* graph.initializer ?? [];
   for (const sparse of graph.sparseInitializer ?? []) {
@@ -41,10 +42,13 @@ export function locationProblem(location: string): string | undefined {
 /**
  * Checks every external-data location in `model` (read from `modelPath`): a plain relative path to
  * a regular file inside the model's folder, symlinks allowed only where they resolve inside it.
+ * Only the locations are read, never the weights: a model over 2 GiB is external data by necessity.
+ * @returns the distinct locations as normalized POSIX paths relative to the model's folder, sorted.
  * @throws InputError naming the model, the tensor and the location.
  */
-export async function checkExternalData(model: Onnx.IModelProto, modelPath: string): Promise<void> {
+export async function checkExternalData(model: Onnx.IModelProto, modelPath: string): Promise<string[]> {
   const dir = path.dirname(modelPath);
+  const files = new Set<string>();
   for (const tensor of tensorsOf(model.graph)) {
     const entries = tensor.externalData ?? [];
     if (tensor.dataLocation !== EXTERNAL && entries.length === 0) continue;
@@ -61,5 +65,7 @@ export async function checkExternalData(model: Onnx.IModelProto, modelPath: stri
       throw new InputError(`${where}: ${(error as Error).message}`, { cause: error });
     });
     await opened.handle.close();
+    files.add(path.posix.normalize(location));
   }
+  return [...files].sort(compareText);
 }

@@ -30,6 +30,11 @@ export interface IoSpec {
 export interface LoadedModel {
   model: Onnx.ModelProto;
   bytes: Uint8Array;
+  /**
+   * The external-data files the model's tensors live in (normalized relative POSIX paths inside the
+   * model's folder, sorted, each once); empty for a self-contained model. Their bytes are never read here.
+   */
+  externalFiles: string[];
 }
 
 /** The model's interface as kiln sees it. */
@@ -84,8 +89,8 @@ export async function loadOnnxModel(path: string, root = dirname(path)): Promise
       cause: new Error(`decoded ${bytes.length} bytes but ${problem}`),
     });
   }
-  await checkExternalData(model, path);
-  return { model, bytes };
+  const externalFiles = await checkExternalData(model, path);
+  return { model, bytes, externalFiles };
 }
 
 function implausibility(model: Onnx.ModelProto): string | undefined {

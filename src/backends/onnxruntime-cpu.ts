@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ortLogSeverity } from './ort-log.js';
@@ -7,12 +8,13 @@ import type { Backend, CompiledEngine, CompileRequest, EngineSession, SessionOpt
 import { collectHistograms } from './activation-capture.js';
 import { calibrate } from './calibration.js';
 import { probeCpuIsa } from './cpu-isa.js';
+import { inlineExternalData } from './external-data-inline.js';
 import { loadOnnxModel } from './onnx-model.js';
 import { pinFailureHint } from './pin-failure-hint.js';
 import { pinInputShapes } from './pin-input-shapes.js';
 import { basicOptimized } from './calibration-graph.js';
 import { foldAffine } from './fold-affine.js';
-import { wrapOrtSession } from './ort-session.js';
+import { externalDataFolder, wrapOrtSession } from './ort-session.js';
 import { pinnedDims } from './profile-dims.js';
 import { DEFAULT_QDQ_OPS, quantizableTensors, quantizeQdq } from './qdq-quantizer.js';
 import type { QdqOptions } from './qdq-quantizer.js';
@@ -54,13 +56,16 @@ export class OnnxRuntimeCpuBackend implements Backend {
   }
 
   async compile(request: CompileRequest): Promise<CompiledEngine> {
-    const { model } = await loadOnnxModel(request.modelPath);
+    const { model, bytes, externalFiles } = await loadOnnxModel(request.modelPath);
+    await assertFitsOrtFormat(request.modelPath, bytes.length, externalFiles);
     const pinned = pinInputShapes(model, pinnedDims(request.profile));
     const fileName = `engine.${this.engineExtension}`;
     let source = pinned;
     let int8: Awaited<ReturnType<typeof quantize>> | undefined;
     if (request.precision === 'int8') {
-      int8 = await quantize(pinned, request);
+      // Calibration and quantization run graphs derived from the model as bytes and read weight values.
+      if (externalFiles.length > 0) await inlineExternalData(model, request.modelPath);
+      int8 = await quantize(pinInputShapes(model, pinnedDims(request.profile)), request);
       source = int8.model;
     }
     let session: ort.InferenceSession;
@@ -70,6 +75,8 @@ export class OnnxRuntimeCpuBackend implements Backend {
         optimizedModelFilePath: path.join(request.outDir, fileName),
         intraOpNumThreads: 1,
         logSeverityLevel: COMPILE_SEVERITY,
+        // The ORT-format engine embeds every initializer, external ones included: it needs no .data file.
+        ...externalDataFolder(path.dirname(request.modelPath)),
       });
     } catch (error) {
       // An int8 failure may be the quantizer's; only a plain pinned graph is compared with the original.
@@ -97,6 +104,23 @@ export class OnnxRuntimeCpuBackend implements Backend {
   async openReference(modelPath: string, options: SessionOptions): Promise<EngineSession> {
     return openSession(modelPath, { ...sessionOptions(options), graphOptimizationLevel: 'disabled' });
   }
+}
+
+/** An ORT-format engine is one flatbuffer, which cannot pass 2 GiB. */
+const MAX_ORT_FORMAT_BYTES = 2 * 1024 ** 3;
+
+/**
+ * Refuses, before ONNX Runtime spends minutes loading it, a model whose weights (the .onnx plus
+ * every external-data file) cannot fit in an ORT-format engine: the engine embeds them all.
+ */
+async function assertFitsOrtFormat(modelPath: string, modelBytes: number, externalFiles: readonly string[]) {
+  let total = modelBytes;
+  for (const file of externalFiles) total += (await stat(path.join(path.dirname(modelPath), file))).size;
+  if (total < MAX_ORT_FORMAT_BYTES) return;
+  const gib = (total / 1024 ** 3).toFixed(2);
+  throw new InputError(
+    `${modelPath}: ${gib} GiB with its external data, expected under 2 GiB for onnxruntime-cpu (its ORT-format engine is one flatbuffer embedding every weight); build it with the tensorrt or onnxruntime-gpu target`,
+  );
 }
 
 /**
@@ -144,7 +168,7 @@ async function quantize(pinned: Uint8Array, request: CompileRequest) {
   }
   const scheme = int8Scheme();
   // Folded before calibration, so the ranges are those of the graph that is quantized.
-  const basic = foldAffine(await basicOptimized(pinned, where)).model;
+  const basic = foldAffine(await basicOptimized(pinned, where, path.dirname(request.modelPath))).model;
   const names = quantizableTensors(basic, scheme);
   const histograms = await collectHistograms(basic, names, calibration.samples);
   const result = calibrate(histograms, calibration.method, calibration.percentile, scheme.activationType);

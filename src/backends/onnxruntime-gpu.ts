@@ -18,6 +18,7 @@ import onnxProto from 'onnx-proto';
 import { firstLine, InputError } from '../core/errors.js';
 import type { Precision } from '../core/results.js';
 import type { Backend, CompiledEngine, CompileRequest, EngineSession, SessionOptions } from './backend.js';
+import { copyExternalData } from './external-data-copy.js';
 import { loadOnnxModel } from './onnx-model.js';
 import { OnnxRuntimeCpuBackend } from './onnxruntime-cpu.js';
 import { pinInputShapes } from './pin-input-shapes.js';
@@ -172,17 +173,21 @@ export class OnnxRuntimeGpuBackend implements Backend {
   }
 
   async compile(request: CompileRequest): Promise<CompiledEngine> {
-    const { model } = await loadOnnxModel(request.modelPath);
+    const { model, externalFiles } = await loadOnnxModel(request.modelPath);
     const pinned = pinInputShapes(model, pinnedDims(request.profile));
     const fileName = `engine.${this.engineExtension}`;
     const enginePath = path.join(request.outDir, fileName);
     await writeFile(enginePath, pinned);
+    // The .onnx engine references the model's external data by relative location: copy each file
+    // beside it (copyFile: in the kernel, never the whole file in memory) so the artifact is whole.
+    await copyExternalData(path.dirname(request.modelPath), externalFiles, request.outDir);
     // Creating the session once proves the EP takes the pinned model before anything is stored.
     const session = await this.create(enginePath, { threads: 1 });
     await session.release();
     return {
       fileName,
       notes: [`ONNX Runtime ${this.options.provider} EP; shapes pinned from the profile.`],
+      ...(externalFiles.length > 0 ? { files: externalFiles } : {}),
     };
   }
 

@@ -3,6 +3,15 @@ import { firstLine, InputError } from '../core/errors.js';
 import type { HostTensor } from '../core/tensor.js';
 import type { EngineSession } from './backend.js';
 
+/**
+ * Session options for a model handed to ONNX Runtime as bytes (shapes pinned, quantized) whose
+ * tensors may live in external-data files: ORT resolves their locations against `modelDir`, the
+ * original model's folder, rather than the working directory (and refuses any that escape it).
+ */
+export function externalDataFolder(modelDir: string): Pick<ort.InferenceSession.SessionOptions, 'extra'> {
+  return { extra: { session: { model_external_initializers_file_folder_path: modelDir } } };
+}
+
 /** ORT tensors for host tensors: same dtype names and typed arrays, so no copy. */
 export function toOrtFeeds(inputs: Record<string, HostTensor>): Record<string, ort.Tensor> {
   return Object.fromEntries(
@@ -26,10 +35,11 @@ export function wrapOrtSession(
     measures,
     inputNames: session.inputNames,
     outputNames: session.outputNames,
-    async run(inputs) {
+    async run(inputs, fetches) {
       let outputs: ort.InferenceSession.OnnxValueMapType;
       try {
-        outputs = await session.run(toOrtFeeds(inputs));
+        const feeds = toOrtFeeds(inputs);
+        outputs = await (fetches ? session.run(feeds, fetches) : session.run(feeds));
       } catch (error) {
         throw new InputError(`${file}: run failed: ${firstLine(error)}`, { cause: error });
       }

@@ -22,6 +22,11 @@ export type ProfileShapes =
  */
 export interface KeyInputs {
   modelSha256: string;
+  /**
+   * sha256 of each external-data file the model's tensors live in, by location relative to the
+   * model's folder. Absent or empty for a self-contained model, whose key it then leaves unchanged.
+   */
+  externalDataSha256?: Record<string, string>;
   manifestSha256: string | null;
   profile: ProfileShapes;
   precision: Precision;
@@ -41,8 +46,11 @@ export function artifactKey(inputs: KeyInputs): string {
 
 /** The exact document that is hashed, stored in artifact.json so a key can be explained later. */
 export function keyDocument(inputs: KeyInputs): Record<string, unknown> {
+  const external = inputs.externalDataSha256 ?? {};
   return {
     model: inputs.modelSha256,
+    // Only present for models with external data, so every self-contained model keeps its key.
+    ...(Object.keys(external).length > 0 ? { externalData: external } : {}),
     manifest: inputs.manifestSha256,
     profile:
       'shapes' in inputs.profile

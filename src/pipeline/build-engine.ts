@@ -8,7 +8,7 @@ import { KILN_VERSION } from '../core/version.js';
 import type { Backend } from '../backends/backend.js';
 import type { CalibrationResult } from '../backends/calibration.js';
 import { benchShapes } from '../backends/profile-dims.js';
-import type { ArtifactRecord } from '../store/artifact.js';
+import { describeEngineFiles, type ArtifactRecord } from '../store/artifact.js';
 import type { HostCache } from '../store/host-cache.js';
 import type { RemoteEngineStore } from '../store/remote-engine-store.js';
 import type { LocalStore } from '../store/local-store.js';
@@ -16,7 +16,8 @@ import type { Provenance } from '../store/provenance.js';
 import { systemClock, type Clock } from './clock.js';
 import { compileRequest } from './compile-spec.js';
 import type { EngineJob } from './engine-jobs.js';
-import { goldenSpecSha256, writeGoldenRecord } from './golden-record.js';
+import { goldenGroups } from './golden-output-groups.js';
+import { goldenRecordWriter, goldenSpecSha256 } from './golden-record.js';
 import { runGoldenSuite } from './golden-suite.js';
 import { benchFor, measureLatency } from './latency-bench.js';
 import type { Progress } from './progress.js';
@@ -89,6 +90,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
     let compileMs = 0;
     let notes: string[] = [];
     let activations: CalibrationResult | undefined;
+    let engineFiles: string[] = [];
     if (found.status === 'hit') {
       ctx.progress.phase(
         'cache',
@@ -103,6 +105,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
       enginePath = path.join(staging.dir, compiled.fileName);
       notes = compiled.notes;
       activations = compiled.calibration;
+      engineFiles = compiled.files ?? [];
       ctx.progress.phase('compile', 'done', compileMs);
     }
 
@@ -111,6 +114,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
     const inputs = job.golden;
     const reference = await ctx.backend.openReference(job.model.path, threads);
     const engine = await ctx.backend.openEngine(enginePath, threads);
+    const recorder = goldenRecordWriter(staging.dir);
     let golden;
     try {
       golden = await runGoldenSuite({
@@ -120,6 +124,8 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
         precision: job.precision,
         tolerance: spec.tolerance,
         source: inputs.source,
+        groups: (sample, names) => goldenGroups(job.description, sample, names),
+        record: recorder.output,
       });
     } finally {
       await Promise.all([reference.release(), engine.release()]);
@@ -164,7 +170,11 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
       // be published, reused or verified on the strength of its first, passing golden run.
       const previous = found.artifact.record;
       await copyFile(enginePath, path.join(staging.dir, previous.engine.file));
-      const samplesFiles = await writeGoldenRecord(staging.dir, inputs.samples, golden.referenceOutputs);
+      for (const extra of previous.engine.files ?? []) {
+        await mkdir(path.dirname(path.join(staging.dir, extra.file)), { recursive: true });
+        await copyFile(path.join(found.artifact.dir, extra.file), path.join(staging.dir, extra.file));
+      }
+      const samplesFiles = await recorder.finish(inputs.samples);
       const stored = await staging.commit({
         ...previous,
         golden: { ...golden.result, specSha256, samplesFiles, recheckedAt: new Date().toISOString() },
@@ -184,7 +194,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
     if (!golden.result.pass && ctx.goldenGateFails) {
       return { ...base, cache: 'miss', enginePath: '', golden: golden.result, latency, speedup, phases };
     }
-    const samplesFiles = await writeGoldenRecord(staging.dir, inputs.samples, golden.referenceOutputs);
+    const samplesFiles = await recorder.finish(inputs.samples);
     const record: ArtifactRecord = {
       schema: 'kiln.artifact/v1',
       model: job.model.name,
@@ -202,6 +212,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
         file: path.basename(enginePath),
         sha256: await sha256File(enginePath),
         bytes: (await stat(enginePath)).size,
+        ...(engineFiles.length > 0 ? { files: await describeEngineFiles(staging.dir, engineFiles) } : {}),
       },
       golden: { ...golden.result, specSha256, samplesFiles },
       latency,

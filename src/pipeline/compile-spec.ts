@@ -11,6 +11,8 @@ export type CompileSpec = Omit<CompileRequest, 'outDir'>;
 export interface KeyFacts {
   /** sha256 of the file at `spec.modelPath`. */
   modelSha256: string;
+  /** sha256 of each external-data file of the model, by location; empty for a self-contained model. */
+  externalDataSha256: Record<string, string>;
   manifestSha256: string | null;
   /** sha256 of the calibration data tree `spec.calibration.samples` were loaded from. */
   calibrationSha256: string | null;
@@ -24,7 +26,7 @@ export interface KeyFacts {
  * added to the request does not compile until someone decides here how it changes the key.
  */
 const REQUEST_FIELDS_IN_KEY: { [K in keyof Required<CompileRequest>]: string } = {
-  modelPath: 'model (its sha256; the path is a label)',
+  modelPath: 'model (its sha256 and that of each external-data file; the path is a label)',
   profile: 'profile (its shapes; the name is a label)',
   precision: 'precision',
   calibration: 'calibration (data sha256, method, percentile)',
@@ -42,6 +44,7 @@ export function keyInputsFor(spec: CompileSpec, facts: KeyFacts): KeyInputs {
   }
   return {
     modelSha256: facts.modelSha256,
+    externalDataSha256: facts.externalDataSha256,
     manifestSha256: facts.manifestSha256,
     profile:
       'shapes' in profile

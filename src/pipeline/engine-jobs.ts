@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { KilnConfig } from '../core/config-load.js';
 import type { ModelConfig } from '../core/config-schema.js';
 import { artifactKey, keyDocument } from '../core/artifact-key.js';
@@ -62,7 +63,7 @@ export async function planEngineJobs(
   const skipped: SkippedEngine[] = [];
   for (const model of models) {
     const index = config.models.indexOf(model);
-    const { model: proto } = await loadOnnxModel(model.path, config.configDir);
+    const { model: proto, externalFiles } = await loadOnnxModel(model.path, config.configDir);
     const description = describeModel(proto);
     assertSupportedIo(description, model.path);
     assertLoadableOps(proto, model.path);
@@ -91,8 +92,9 @@ export async function planEngineJobs(
         given,
       );
     }
-    const [modelSha256, calibrationSha256] = await Promise.all([
+    const [modelSha256, externalDataSha256, calibrationSha256] = await Promise.all([
       sha256File(model.path, { root: config.configDir, what: 'model file' }),
+      hashExternalData(model.path, externalFiles),
       model.calibration ? sha256Tree(model.calibration.data, 'calibration data') : null,
     ]);
     const manifestSha256 = manifest?.sha256 ?? null;
@@ -139,6 +141,7 @@ export async function planEngineJobs(
         };
         const inputs = keyInputsFor(compile, {
           modelSha256,
+          externalDataSha256,
           manifestSha256,
           calibrationSha256,
           backend: { name: backend.name, version: backendVersion },
@@ -160,6 +163,22 @@ export async function planEngineJobs(
     }
   }
   return { jobs, skipped };
+}
+
+/**
+ * Streams each external-data file of the model at `modelPath` through sha256 (one at a time: they
+ * run to gigabytes), confined to the model's folder as the location check confined it.
+ */
+async function hashExternalData(
+  modelPath: string,
+  files: readonly string[],
+): Promise<Record<string, string>> {
+  const root = path.dirname(modelPath);
+  const hashes: Record<string, string> = {};
+  for (const file of files) {
+    hashes[file] = await sha256File(path.join(root, file), { root, what: 'external data file' });
+  }
+  return hashes;
 }
 
 /**

@@ -28,32 +28,33 @@ export async function goldenSpecSha256(spec: {
 /**
  * Writes golden inputs and the reference's outputs as `.npy` into an artifact folder being staged,
  * so a later build or a deploy can check an engine against them without the reference model.
+ * `output` is the golden suite's sink: each reference output is written as soon as it is compared,
+ * so no sample's outputs pile up in memory; `finish` writes the inputs and returns the file map.
  */
-export async function writeGoldenRecord(
-  artifactDir: string,
-  inputs: Array<Record<string, HostTensor>>,
-  outputs: Array<Record<string, HostTensor>>,
-): Promise<GoldenSampleFiles[]> {
+export function goldenRecordWriter(artifactDir: string): {
+  output: (sample: number, name: string, tensor: HostTensor) => Promise<void>;
+  finish: (inputs: Array<Record<string, HostTensor>>) => Promise<GoldenSampleFiles[]>;
+} {
   const files: GoldenSampleFiles[] = [];
-  for (const [i, sample] of inputs.entries()) {
-    const dir = path.join('golden', String(i));
-    await mkdir(path.join(artifactDir, dir), { recursive: true });
-    const record: GoldenSampleFiles = { inputs: {}, outputs: {} };
-    for (const [kind, tensors] of [
-      ['inputs', sample],
-      ['outputs', outputs[i] ?? {}],
-    ] as const) {
-      for (const [name, tensor] of Object.entries(tensors)) {
-        const rel = path.posix.join(
-          'golden',
-          String(i),
-          `${kind === 'inputs' ? 'in' : 'out'}-${npyFileName(name)}`,
-        );
-        await writeNpy(path.join(artifactDir, rel), tensor);
-        record[kind][name] = rel;
+  const fileFor = (i: number): GoldenSampleFiles => (files[i] ??= { inputs: {}, outputs: {} });
+  const write = async (i: number, kind: 'inputs' | 'outputs', name: string, tensor: HostTensor) => {
+    const rel = path.posix.join(
+      'golden',
+      String(i),
+      `${kind === 'inputs' ? 'in' : 'out'}-${npyFileName(name)}`,
+    );
+    await mkdir(path.join(artifactDir, 'golden', String(i)), { recursive: true });
+    await writeNpy(path.join(artifactDir, rel), tensor);
+    fileFor(i)[kind][name] = rel;
+  };
+  return {
+    output: (i, name, tensor) => write(i, 'outputs', name, tensor),
+    async finish(inputs) {
+      for (const [i, sample] of inputs.entries()) {
+        for (const [name, tensor] of Object.entries(sample)) await write(i, 'inputs', name, tensor);
       }
-    }
-    files.push(record);
-  }
-  return files;
+      // Inputs first in each record, as readers list them.
+      return inputs.map((_, i) => ({ inputs: fileFor(i).inputs, outputs: fileFor(i).outputs }));
+    },
+  };
 }

@@ -10,8 +10,57 @@ import { firstLine, GateError, InputError } from '../core/errors.js';
 
 export interface GoldenRun {
   result: GoldenResult;
-  /** The reference's outputs per sample, stored with the artifact as the golden record. */
-  referenceOutputs: Array<Record<string, HostTensor>>;
+}
+
+/** Receives each reference output as soon as it is compared (the golden record), then lets go of it. */
+export type GoldenSink = (sample: number, output: string, tensor: HostTensor) => Promise<void>;
+
+/**
+ * Runs the uncompiled reference and the compiled engine on the same inputs and compares every
+ * output tensor, keeping the worst sample per output. Any failing output fails the suite, and
+ * `failure` names the worst one in one line.
+ *
+ * Memory stays bounded however many outputs a model has: each sample runs once per group of
+ * outputs (`groups`, default one output per run), only that group's reference and engine tensors
+ * are held, and each reference tensor goes to `record` before the next group runs.
+ */
+export async function runGoldenSuite(options: {
+  reference: EngineSession;
+  engine: EngineSession;
+  samples: Array<Record<string, HostTensor>>;
+  precision: Precision;
+  tolerance?: ToleranceConfig;
+  source: GoldenResult['source'];
+  /** The reference's outputs split into the groups fetched per run, for one sample. */
+  groups?: (sample: Record<string, HostTensor>, outputs: readonly string[]) => string[][];
+  record?: GoldenSink;
+}): Promise<GoldenRun> {
+  const names = options.reference.outputNames;
+  const missing = names.find((name) => !options.engine.outputNames.includes(name));
+  if (missing !== undefined) throw missingOutput(missing, options.engine.outputNames);
+  const worst = new Map<string, TensorComparison>();
+  for (const [i, inputs] of options.samples.entries()) {
+    const groups = options.groups?.(inputs, names) ?? names.map((name) => [name]);
+    for (const group of groups) {
+      const ref = await referenceRun(options.reference, inputs, group, options.source);
+      const got = await options.engine.run(inputs, group);
+      for (const name of group) {
+        if (!got[name] || !ref[name]) throw missingOutput(name, Object.keys(got));
+        const comparison = judge(
+          name,
+          ref[name],
+          got[name],
+          toleranceFor(name, options.precision, options.tolerance),
+        );
+        const previous = worst.get(name);
+        worst.set(name, previous ? mergeWorst(previous, comparison) : comparison);
+        await options.record?.(i, name, ref[name]);
+      }
+    }
+  }
+  // In the model's output order, whatever order the groups ran in.
+  const compared = names.flatMap((name) => worst.get(name) ?? []);
+  return { result: summarizeGolden(compared, options.samples.length, options.source) };
 }
 
 /**
@@ -25,45 +74,10 @@ function judge(output: string, ref: HostTensor, got: HostTensor, tol: Tolerance)
   return { ...c, minCosine: tol.minCosine, pass: finite && c.cosine >= tol.minCosine };
 }
 
-/**
- * Runs the uncompiled reference and the compiled engine on the same inputs and compares every
- * output tensor, keeping the worst sample per output. Any failing output fails the suite, and
- * `failure` names the worst one in one line.
- */
-export async function runGoldenSuite(options: {
-  reference: EngineSession;
-  engine: EngineSession;
-  samples: Array<Record<string, HostTensor>>;
-  precision: Precision;
-  tolerance?: ToleranceConfig;
-  source: GoldenResult['source'];
-}): Promise<GoldenRun> {
-  const worst = new Map<string, TensorComparison>();
-  const referenceOutputs: Array<Record<string, HostTensor>> = [];
-  for (const inputs of options.samples) {
-    const ref = await referenceRun(options.reference, inputs, options.source);
-    const got = await options.engine.run(inputs);
-    referenceOutputs.push(ref);
-    for (const name of options.reference.outputNames) {
-      if (!got[name]) {
-        throw new GateError(
-          `output '${name}': the engine does not produce it (engine outputs: ${Object.keys(got).join(', ') || 'none'})`,
-        );
-      }
-      const comparison = judge(
-        name,
-        ref[name]!,
-        got[name]!,
-        toleranceFor(name, options.precision, options.tolerance),
-      );
-      const previous = worst.get(name);
-      worst.set(name, previous ? mergeWorst(previous, comparison) : comparison);
-    }
-  }
-  return {
-    result: summarizeGolden([...worst.values()], options.samples.length, options.source),
-    referenceOutputs,
-  };
+function missingOutput(name: string, engineOutputs: readonly string[]): GateError {
+  return new GateError(
+    `output '${name}': the engine does not produce it (engine outputs: ${engineOutputs.join(', ') || 'none'})`,
+  );
 }
 
 /**
@@ -74,10 +88,11 @@ export async function runGoldenSuite(options: {
 async function referenceRun(
   reference: EngineSession,
   inputs: Record<string, HostTensor>,
+  outputs: readonly string[],
   source: GoldenResult['source'],
 ): Promise<Record<string, HostTensor>> {
   try {
-    return await reference.run(inputs);
+    return await reference.run(inputs, outputs);
   } catch (error) {
     if (source !== 'synthetic') throw error;
     throw new InputError(

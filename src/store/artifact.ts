@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { sha256File } from '../core/hashing.js';
@@ -11,6 +11,13 @@ import { artifactPaths, checkRecordPaths, regularFileInside } from './record-pat
 export interface GoldenSampleFiles {
   inputs: Record<string, string>;
   outputs: Record<string, string>;
+}
+
+/** A file an engine needs besides itself, relative to the artifact folder. */
+export interface EngineFile {
+  file: string;
+  sha256: string;
+  bytes: number;
 }
 
 /** `artifact.json`: everything needed to trust, explain and reuse an engine without rebuilding it. */
@@ -28,7 +35,16 @@ export interface ArtifactRecord {
     hardware: Record<string, unknown>;
     kilnVersion: string;
   };
-  engine: { file: string; sha256: string; bytes: number };
+  engine: {
+    file: string;
+    sha256: string;
+    bytes: number;
+    /**
+     * Files beside the engine that it cannot run without (an `.onnx` engine's external data),
+     * verified like the engine itself. Absent when the engine is one self-contained file.
+     */
+    files?: EngineFile[];
+  };
   golden: GoldenResult & {
     /** Hash of what the golden suite was run with (inputs, samples, seed, tolerances). */
     specSha256: string;
@@ -103,6 +119,9 @@ export async function checkArtifactFiles(
 ): Promise<void> {
   checkRecordPaths(artifactPaths, record, recordFile);
   await regularFileInside(dir, record.engine.file, recordFile, 'engine.file');
+  for (const [i, extra] of (record.engine.files ?? []).entries()) {
+    await regularFileInside(dir, extra.file, recordFile, `engine.files[${i}].file`);
+  }
   for (const [i, sample] of (record.golden?.samplesFiles ?? []).entries()) {
     for (const side of ['inputs', 'outputs'] as const) {
       for (const [name, rel] of Object.entries(sample[side])) {
@@ -118,22 +137,44 @@ export async function checkArtifactFiles(
 }
 
 /**
- * Why the engine in `dir` cannot be trusted (missing, or bytes that differ from the sha256 its
- * artifact.json records), or undefined when it is intact.
+ * Why the engine in `dir` cannot be trusted (it or a file it needs is missing, or has bytes that
+ * differ from the sha256 its artifact.json records), or undefined when it is intact.
  */
 export async function engineHashProblem(dir: string, record: ArtifactRecord): Promise<string | undefined> {
+  const problem = await fileHashProblem(dir, record.engine.file, record.engine.sha256);
+  if (problem) return problem;
+  for (const extra of record.engine.files ?? []) {
+    const extraProblem = await fileHashProblem(dir, extra.file, extra.sha256);
+    if (extraProblem) return `file ${extraProblem}`;
+  }
+  return undefined;
+}
+
+/**
+ * Why `file` (relative to `dir`) does not hold `expected`, or undefined when it does. Only a missing
+ * file is a file problem: EACCES or EIO is the store's (or the disk's) and must surface as itself,
+ * not as a hash mismatch that gets the engine rebuilt over.
+ */
+async function fileHashProblem(dir: string, file: string, expected: string): Promise<string | undefined> {
   let actual: string;
   try {
-    actual = await sha256File(path.join(dir, record.engine.file));
+    actual = await sha256File(path.join(dir, file));
   } catch (error) {
-    // Only a missing engine is an engine problem. EACCES or EIO is the store's (or the disk's) and
-    // must surface as itself, not as a hash mismatch that gets the engine rebuilt over.
-    if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      return `${record.engine.file} is missing`;
-    }
+    if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
+      return `${file} is missing`;
     throw error;
   }
-  return actual === record.engine.sha256
+  return actual === expected
     ? undefined
-    : `sha256 ${actual.slice(0, 12)} differs from artifact.json's ${record.engine.sha256.slice(0, 12)}`;
+    : `sha256 ${actual.slice(0, 12)} differs from artifact.json's ${expected.slice(0, 12)}`;
+}
+
+/** The sha256 and size of each of `files` (relative to `dir`), hashed by streaming, for artifact.json. */
+export async function describeEngineFiles(dir: string, files: readonly string[]): Promise<EngineFile[]> {
+  const described: EngineFile[] = [];
+  for (const file of files) {
+    const full = path.join(dir, file);
+    described.push({ file, sha256: await sha256File(full), bytes: (await stat(full)).size });
+  }
+  return described;
 }

@@ -31,7 +31,7 @@ const goldenFiles = z.object({
 
 /** The paths of artifact.json (other fields are checked by their readers). */
 export const artifactPaths = z.object({
-  engine: z.object({ file: recordPath }),
+  engine: z.object({ file: recordPath, files: z.array(z.object({ file: recordPath })).optional() }),
   golden: z.object({ samplesFiles: z.array(goldenFiles) }).optional(),
 });
 

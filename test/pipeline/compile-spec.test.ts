@@ -14,6 +14,11 @@ import {
 // samples loaded from it. The facts are derived from the spec the way planEngineJobs hashes files.
 const facts = (spec: CompileSpec, dataId: number | null) => ({
   modelSha256: sha256(`model at ${spec.modelPath}`),
+  // m2 keeps its weights in an external-data file, m1 is self-contained.
+  externalDataSha256: (spec.modelPath === 'm2.onnx' ? { 'm2.data': sha256('weights of m2') } : {}) as Record<
+    string,
+    string
+  >,
   manifestSha256: null,
   calibrationSha256: dataId === null ? null : sha256(`calibration data ${dataId}`),
   backend: { name: 'onnxruntime-cpu', version: '1.30.0' },

@@ -15,17 +15,20 @@ const f64 = (values: number[], shape = [values.length]): HostTensor => ({
 /** A fake session whose outputs for sample `i` come from `outputs(i)`; it records the inputs it saw. */
 function session(outputNames: string[], outputs: (i: number) => Record<string, HostTensor>) {
   const seen: Array<Record<string, HostTensor>> = [];
+  const fetched: string[][] = [];
   const s: EngineSession = {
     inputNames: ['x'],
     outputNames,
-    run: async (inputs) => {
-      seen.push(inputs);
+    // Counts samples, not runs: the suite runs a sample once per output group.
+    run: async (inputs, names) => {
+      if (seen.at(-1) !== inputs) seen.push(inputs);
+      fetched.push([...(names ?? outputNames)]);
       return outputs(seen.length - 1);
     },
     bind: () => async () => undefined,
     release: async () => undefined,
   };
-  return { session: s, seen };
+  return { session: s, seen, fetched };
 }
 
 const sample = (v: number) => ({ x: f64([v]) });
@@ -130,21 +133,53 @@ describe('runGoldenSuite', () => {
     expect(byName(run.result.outputs, 'b').pass).toBe(true);
   });
 
-  it('runs reference and engine on every sample and returns the reference outputs', async () => {
+  it('runs reference and engine on every sample and hands each reference output to the record', async () => {
     const { reference, engine } = pair(() => 0);
     const inputs = samples(4);
+    const recorded: Array<[number, string, number[]]> = [];
     const run = await runGoldenSuite({
       reference: reference.session,
       engine: engine.session,
       samples: inputs,
       precision: 'fp32',
       source: 'npy',
+      record: async (i, name, tensor) => {
+        recorded.push([i, name, [...(tensor.data as Float64Array)]]);
+      },
     });
     expect(reference.seen).toEqual(inputs);
     expect(engine.seen).toEqual(inputs);
-    expect(run.referenceOutputs).toHaveLength(4);
-    expect([...run.referenceOutputs[3]!.b!.data]).toEqual([10, 20]);
+    expect(recorded).toHaveLength(8);
+    expect(recorded[7]).toEqual([3, 'b', [10, 20]]);
     expect(run.result.source).toBe('npy');
+  });
+
+  it('fetches one output per run unless told the groups, and each group once per sample', async () => {
+    const three = () => ({ a: f64([1]), b: f64([2]), c: f64([3]) });
+    const one = session(['a', 'b', 'c'], three);
+    const other = session(['a', 'b', 'c'], three);
+    await runGoldenSuite({
+      reference: one.session,
+      engine: other.session,
+      samples: samples(1),
+      precision: 'fp32',
+      source: 'synthetic',
+    });
+    expect(one.fetched).toEqual([['a'], ['b'], ['c']]);
+    const grouped = session(['a', 'b', 'c'], three);
+    const engine = session(['a', 'b', 'c'], three);
+    const run = await runGoldenSuite({
+      reference: grouped.session,
+      engine: engine.session,
+      samples: samples(2),
+      precision: 'fp32',
+      source: 'synthetic',
+      groups: () => [['c', 'a'], ['b']],
+    });
+    expect(grouped.fetched).toEqual([['c', 'a'], ['b'], ['c', 'a'], ['b']]);
+    expect(engine.fetched).toEqual(grouped.fetched);
+    // Reported in the model's output order whatever the groups' order.
+    expect(run.result.outputs.map((o) => o.output)).toEqual(['a', 'b', 'c']);
   });
 
   it('NaN in the engine output fails, and the failure names the output', async () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { sha256 } from '../../src/core/hashing.js';
-import { engineHashProblem, type ArtifactRecord } from '../../src/store/artifact.js';
+import { describeEngineFiles, engineHashProblem, type ArtifactRecord } from '../../src/store/artifact.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { acquireStoreLock } from '../../src/store/store-lock.js';
 
@@ -123,6 +123,30 @@ describe('LocalStore stage, commit and lookup', () => {
     expect(result.reason).toContain(sha256(tampered).slice(0, 12));
     expect(result.reason).toContain(sha256(ENGINE).slice(0, 12));
     expect(result.reason).not.toContain('\n');
+  });
+
+  it('files an engine needs beside it (external data) are verified like the engine', async () => {
+    const weights = new TextEncoder().encode('external weights of an .onnx engine');
+    const staging = await store.stage('det', KEY);
+    await writeFile(path.join(staging.dir, 'engine.ort'), ENGINE);
+    await mkdir(path.join(staging.dir, 'w'));
+    await writeFile(path.join(staging.dir, 'w', 'weights.data'), weights);
+    const described = await describeEngineFiles(staging.dir, ['w/weights.data']);
+    expect(described).toEqual([{ file: 'w/weights.data', sha256: sha256(weights), bytes: weights.length }]);
+    const base = record(KEY);
+    const stored = await staging.commit({ ...base, engine: { ...base.engine, files: described } });
+    expect((await store.lookup('det', KEY)).status).toBe('hit');
+    const tampered = Uint8Array.from(weights, (b, i) => (i === 0 ? b ^ 1 : b));
+    await writeFile(path.join(stored.dir, 'w', 'weights.data'), tampered);
+    expect(await store.lookup('det', KEY)).toEqual({
+      status: 'corrupt',
+      reason: `engine file w/weights.data: sha256 ${sha256(tampered).slice(0, 12)} differs from artifact.json's ${sha256(weights).slice(0, 12)}`,
+    });
+    await rm(path.join(stored.dir, 'w', 'weights.data'));
+    expect(await store.lookup('det', KEY)).toMatchObject({
+      status: 'corrupt',
+      reason: expect.stringContaining('w/weights.data: sha256 missing'),
+    });
   });
 
   it('a truncated or deleted engine is corrupt', async () => {
