@@ -123,4 +123,6 @@ export const interferenceSchema = z.looseObject({
       usedMiB: z.number().optional(),
     }),
   ),
+  samples: count.optional(),
+  failedSamples: count.optional(),
 });
