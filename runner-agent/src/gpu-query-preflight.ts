@@ -8,7 +8,11 @@ import { COMPUTE_APPS_ARGS } from './gpu-process-parse.js';
  * misconfigured runner (exit 2, before any lease or child), not a transient failure. A query that
  * runs but fails (driver busy, timeout) is left to the monitor, which reports unwatched samples.
  */
-export async function requireGpuQuery(runner: CommandRunner, leased: string, file = 'nvidia-smi'): Promise<void> {
+export async function requireGpuQuery(
+  runner: CommandRunner,
+  leased: string,
+  file = 'nvidia-smi',
+): Promise<void> {
   const result = await runner.run(file, COMPUTE_APPS_ARGS);
   if (isMissing(result)) {
     throw new InputError(
