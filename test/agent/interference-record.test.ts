@@ -89,6 +89,13 @@ describe('writeInterferenceRecord', () => {
     expect((await readResultsFile(file)).interference).toEqual([record]);
   });
 
+  it('a reader refuses a record whose sample count is not a count, naming the key', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-results-'));
+    const file = path.join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify({ ...record, failedSamples: -1 }));
+    await expect(readResultsFile(file)).rejects.toThrow(`${file}: failedSamples: found -1, expected`);
+  });
+
   it("keeps the newest 500 records and never touches a job's build results", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-results-'));
     const old = Array.from({ length: 500 }, (_, i) => `interference-2020${String(i).padStart(4, '0')}.json`);
