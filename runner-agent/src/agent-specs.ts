@@ -13,6 +13,12 @@ const events = {
   description: 'where deploy records go for `kiln-agent serve` to count',
   fallback: '$KILN_AGENT_EVENTS, else <root>/.events',
 } as const satisfies OptionSpec;
+const results = {
+  type: 'string',
+  value: 'DIR',
+  description: 'spool of `kiln build --json` files and `kiln-agent run` interference records',
+  fallback: '$KILN_AGENT_RESULTS, else /var/lib/kiln-agent/results',
+} as const satisfies OptionSpec;
 
 export const probeOptions = { json } as const satisfies OptionTable;
 
@@ -49,12 +55,7 @@ export const serveOptions = {
     description: 'TCP port, 0 to 65535',
     fallback: '$KILN_AGENT_PORT, else 9464',
   },
-  results: {
-    type: 'string',
-    value: 'DIR',
-    description: 'spool of `kiln build --json` files',
-    fallback: '$KILN_AGENT_RESULTS, else /var/lib/kiln-agent/results',
-  },
+  results,
   events: { ...events, fallback: '$KILN_AGENT_EVENTS, else /var/lib/kiln-agent/serving/.events' },
   device: {
     type: 'string',
@@ -77,6 +78,7 @@ export const runOptions = {
     fallback: '$KILN_AGENT_LEASES, else /var/lib/kiln-agent/leases',
   },
   retries: { type: 'string', value: 'N', description: 'reruns after an interfered run', default: '2' },
+  results: { ...results, description: 'where the run drops its interference record for `kiln-agent serve`' },
   'wait-minutes': {
     type: 'string',
     value: 'M',

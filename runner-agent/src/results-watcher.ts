@@ -19,6 +19,14 @@ export interface WatchResultsOptions {
 export type ResultsWatcher = SpoolWatcher;
 
 /**
+ * The results spool that `kiln-agent serve` watches and `kiln-agent run` writes to: `--results`,
+ * else KILN_AGENT_RESULTS, else /var/lib/kiln-agent/results.
+ */
+export function defaultResultsDir(env: NodeJS.ProcessEnv): string {
+  return env.KILN_AGENT_RESULTS || '/var/lib/kiln-agent/results';
+}
+
+/**
  * Watches the results spool for `*.json` files written by `kiln build --json` (one result set or an
  * array) and `kiln-agent run` interference records, handing each to its callback, oldest file first
  * (see {@link watchSpool} for versions, retries and replay).

@@ -1,29 +1,34 @@
 import { execa } from 'execa';
-import { InputError } from '../../src/core/errors.js';
+import { firstLine, InputError } from '../../src/core/errors.js';
 import { parseAgentArgs } from './agent-args.js';
 import { runOptions } from './agent-specs.js';
 import type { AgentCommand } from './cli.js';
 import { acquireGpuLease } from './gpu-lease.js';
+import { requireGpuQuery } from './gpu-query-preflight.js';
+import { interferenceRecord, writeInterferenceRecord } from './interference-record.js';
 import { benchWithIsolation } from './bench-isolation.js';
 import { leasedGpuEnv } from './leased-gpu-env.js';
 import { InterferenceMonitor, nvidiaSmiSampler, type InterferenceReport } from './interference-monitor.js';
 import { watchedGpu } from './mig-parent.js';
 import { procProcessSource } from './process-tree.js';
+import { defaultResultsDir } from './results-watcher.js';
 
 /**
  * `kiln-agent run --gpu UUID -- kiln build ...`: runs a build or benchmark holding the GPU's
  * exclusive lease, pinned to that GPU (leasedGpuEnv), watching for foreign compute processes on it; an interfered run is retried, and
  * if every attempt was interfered the report names the neighbour instead of blaming the model.
+ * Each run drops one `kiln.interference/v1` record into the results spool `kiln-agent serve` watches.
  */
 export const runCommand: AgentCommand = {
   usage:
-    'run --gpu UUID [--lease-dir DIR] [--retries N] [--wait-minutes M] -- COMMAND...   lease + interference watch',
+    'run --gpu UUID [--lease-dir DIR] [--retries N] [--wait-minutes M] [--results DIR] -- COMMAND...   lease + interference watch',
   run: async (argv, io) => {
     const split = argv.indexOf('--');
     if (split < 0 || split === argv.length - 1)
       throw new InputError('kiln-agent run: give the command after --');
     const { values } = parseAgentArgs('run', argv.slice(0, split), runOptions);
     const leaseDir = values['lease-dir'] ?? (io.env.KILN_AGENT_LEASES || '/var/lib/kiln-agent/leases');
+    const resultsDir = values.results ?? defaultResultsDir(io.env);
     if (!values.gpu) throw new InputError('kiln-agent run: --gpu UUID is required (see kiln-agent probe)');
     const retries = Number(values.retries);
     const waitMinutes = Number(values['wait-minutes']);
@@ -34,6 +39,7 @@ export const runCommand: AgentCommand = {
     const [file, ...args] = argv.slice(split + 1);
     // Checked before taking the lease: a malformed UUID would otherwise lock a file for nothing.
     const childEnv = leasedGpuEnv(values.gpu);
+    await requireGpuQuery(io.runner, values.gpu);
     const watched = await watchedGpu(values.gpu, io.runner);
     if (watched.scope === 'parent-gpu') {
       io.stderr(
@@ -73,6 +79,15 @@ export const runCommand: AgentCommand = {
           `kiln-agent: every attempt was interfered on ${values.gpu} by ${[...new Set(who)].join(', ')}: latency figures reflect the neighbour, not the model\n`,
         );
       }
+      const record = interferenceRecord(
+        { leased: values.gpu, watchedUuid: watched.gpuUuid, command: [file!, ...args] },
+        outcome,
+      );
+      // The record feeds /metrics; the child's exit code is the verdict. An unwritable spool is an
+      // observability fault, so it warns rather than failing (or passing) a build it did not judge.
+      await writeInterferenceRecord(resultsDir, record).catch((error: unknown) =>
+        io.stderr(`kiln-agent: warning: ${firstLine(error)}: /metrics will not count this run\n`),
+      );
       return outcome.result;
     } finally {
       await lease.release();

@@ -6,7 +6,7 @@ import type { AgentCommand } from './cli.js';
 import { defaultEventsDir, watchDeployEvents } from './deploy-events.js';
 import { AgentMetrics } from './metrics.js';
 import { startServer } from './serve.js';
-import { watchResults } from './results-watcher.js';
+import { defaultResultsDir, watchResults } from './results-watcher.js';
 
 /**
  * `kiln-agent serve`: /healthz and Prometheus /metrics on loopback by default, fed by the
@@ -21,7 +21,7 @@ export const serveCommand: AgentCommand = {
     const values = {
       host: flags.host ?? (env.KILN_AGENT_HOST || '127.0.0.1'),
       port: flags.port ?? (env.KILN_AGENT_PORT || '9464'),
-      results: flags.results ?? (env.KILN_AGENT_RESULTS || '/var/lib/kiln-agent/results'),
+      results: flags.results ?? defaultResultsDir(env),
       device: flags.device ?? (env.KILN_AGENT_DEVICE || 'cpu'),
       events: flags.events ?? defaultEventsDir(env),
     };

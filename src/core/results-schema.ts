@@ -127,4 +127,6 @@ export const interferenceSchema = z.looseObject({
       usedMiB: z.number().optional(),
     }),
   ),
+  samples: count.optional(),
+  failedSamples: count.optional(),
 });

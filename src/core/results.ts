@@ -169,4 +169,8 @@ export interface InterferenceRecord {
   /** True when every attempt was interfered (the figures reflect the neighbour). */
   interfered: boolean;
   events: Array<{ at: string; pid: number; processName: string; usedMiB?: number }>;
+  /** nvidia-smi process queries that answered, over all attempts. */
+  samples?: number;
+  /** Queries that failed: with no events, a record whose samples all failed says nothing about neighbours. */
+  failedSamples?: number;
 }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/kiln-cli.js';
+import { smiStub } from './smi-stub.js';
 
 const agent = path.join(ROOT, 'bin', 'kiln-agent.js');
 
@@ -20,6 +21,12 @@ async function freePort(): Promise<number> {
 // GPU 2's UUID on the recorded 4x A100 host (test/fixtures/nvidia-smi/a100-sxm4-80gb-x4.q.txt).
 const LEASED = 'GPU-62989189-9e1e-ac75-4676-114f14998542';
 
+/** nvidia-smi answering with a recorded idle GPU, and a results spool of the test's own. */
+async function watchableHost(): Promise<NodeJS.ProcessEnv> {
+  const results = await mkdtemp(path.join(os.tmpdir(), 'kiln-results-'));
+  return { PATH: `${await smiStub()}:${process.env.PATH}`, KILN_AGENT_RESULTS: results };
+}
+
 describe('kiln-agent run', () => {
   it('pins the child to the leased GPU: CUDA sees only that UUID, in PCI order, and KILN_GPU names it for the key', async () => {
     const leases = await mkdtemp(path.join(os.tmpdir(), 'kiln-leases-'));
@@ -28,7 +35,10 @@ describe('kiln-agent run', () => {
     const result = await execa(
       'node',
       [agent, 'run', '--gpu', LEASED, '--lease-dir', leases, '--', 'node', '-e', print],
-      { reject: false, env: { CUDA_VISIBLE_DEVICES: '0', CUDA_DEVICE_ORDER: 'FASTEST_FIRST' } },
+      {
+        reject: false,
+        env: { ...(await watchableHost()), CUDA_VISIBLE_DEVICES: '0', CUDA_DEVICE_ORDER: 'FASTEST_FIRST' },
+      },
     );
     expect(result.exitCode).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual([LEASED, 'PCI_BUS_ID', LEASED]);
@@ -51,10 +61,31 @@ describe('kiln-agent run', () => {
     const result = await execa(
       'node',
       [agent, 'run', '--gpu', LEASED, '--lease-dir', leases, '--', 'node', '-e', 'process.exit(3)'],
-      { reject: false },
+      { reject: false, env: await watchableHost() },
     );
     expect(result.exitCode).toBe(3);
     expect(await readdir(leases)).toEqual([]);
+  });
+
+  it('refuses a GPU lease on a host without nvidia-smi: one line naming the tool and the UUID, exit 2, before the lease and the child', async () => {
+    const leases = await mkdtemp(path.join(os.tmpdir(), 'kiln-leases-'));
+    const results = await mkdtemp(path.join(os.tmpdir(), 'kiln-results-'));
+    // An empty PATH: no nvidia-smi even on a GPU host. Node and the child are named by absolute path.
+    const emptyPath = await mkdtemp(path.join(os.tmpdir(), 'kiln-path-'));
+    const marker = path.join(results, 'child-ran');
+    const child = `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`;
+    const result = await execa(
+      process.execPath,
+      [agent, 'run', '--gpu', LEASED, '--lease-dir', leases, '--', process.execPath, '-e', child],
+      { reject: false, env: { PATH: emptyPath, KILN_AGENT_RESULTS: results } },
+    );
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(
+      new RegExp(`--gpu ${LEASED}: nvidia-smi is not installed \\(not found on PATH\\)`),
+    );
+    expect(await readdir(leases)).toEqual([]);
+    expect(await readdir(results)).toEqual([]);
   });
 
   it('refuses a missing command or GPU with one line and exit 2', async () => {

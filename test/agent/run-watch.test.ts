@@ -3,6 +3,7 @@ import { chmod, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readResultsFile } from '../../src/core/results-files.js';
 import { ROOT } from '../helpers/kiln-cli.js';
 
 const agent = path.join(ROOT, 'bin', 'kiln-agent.js');
@@ -19,15 +20,18 @@ async function brokenSmi(): Promise<NodeJS.ProcessEnv> {
 
 async function run(gpu: string, env: NodeJS.ProcessEnv) {
   const leases = await mkdtemp(path.join(os.tmpdir(), 'kiln-leases-'));
+  const results = await mkdtemp(path.join(os.tmpdir(), 'kiln-results-'));
   const result = await execa(
     'node',
     [agent, 'run', '--gpu', gpu, '--lease-dir', leases, '--retries', '0', '--', 'true'],
-    {
-      reject: false,
-      env,
-    },
+    { reject: false, env: { ...env, KILN_AGENT_RESULTS: results } },
   );
-  return { ...result, leases: await readdir(leases) };
+  const records = await Promise.all(
+    (await readdir(results)).map(
+      async (name) => (await readResultsFile(path.join(results, name))).interference,
+    ),
+  );
+  return { ...result, leases: await readdir(leases), records: records.flat() };
 }
 
 describe('kiln-agent run: what the monitor could watch', () => {
@@ -37,6 +41,10 @@ describe('kiln-agent run: what the monitor could watch', () => {
     expect(result.stderr).toMatch(
       /^kiln-agent: could not watch GPU-9c73eb7b-8d6d-6c0e-dc13-97873e2ede40 for neighbours: \d+ of \d+ samples failed \(nvidia-smi --query-compute-apps=.* exited 9: NVIDIA-SMI has failed/m,
     );
+    // The record says the run was blind, so no reader takes its empty event list for a quiet GPU.
+    expect(result.records).toHaveLength(1);
+    expect(result.records[0]).toMatchObject({ events: [], samples: 0, interfered: false });
+    expect(result.records[0]!.failedSamples).toBeGreaterThan(0);
   });
 
   it('a MIG lease watches its parent GPU and says what that means', async () => {

@@ -11,6 +11,8 @@ cd "$ROOT" || exit 2
 HERE=test/gpu
 WORK=$(mktemp -d)
 LEASES="$WORK/leases"
+# kiln-agent run drops its interference records here rather than in the host's spool.
+export KILN_AGENT_RESULTS="$WORK/results"
 STEP=${KILN_CHECK_STEP_SECONDS:-120}
 failures=0
 bg_pids=()
@@ -139,10 +141,12 @@ else
     fail foreign "nvidia-smi never listed the foreign process $foreign (in a container without hostPID it cannot)"
   else
     agent run --gpu "$UUID" --lease-dir "$LEASES" --retries 0 -- sleep 3 >/dev/null 2>"$WORK/foreign.err"
-    if grep -q "every attempt was interfered on $UUID by .*pid ${foreign}[,)]" "$WORK/foreign.err"; then
-      pass foreign "reported: $(grep -o 'by .*pid '"$foreign"'[^)]*)' "$WORK/foreign.err" | head -1)"
-    else
+    if ! grep -q "every attempt was interfered on $UUID by .*pid ${foreign}[,)]" "$WORK/foreign.err"; then
       fail foreign "pid $foreign not reported; kiln-agent said: $(tr '\n' ' ' <"$WORK/foreign.err")"
+    elif ! grep -qs "\"pid\": ${foreign}," "$KILN_AGENT_RESULTS"/interference-*.json; then
+      fail foreign "pid $foreign reported, but no interference record in $KILN_AGENT_RESULTS names it"
+    else
+      pass foreign "reported: $(grep -o 'by .*pid '"$foreign"'[^)]*)' "$WORK/foreign.err" | head -1)"
     fi
   fi
 fi
