@@ -10,7 +10,7 @@ import { firstLine, InputError } from '../core/errors.js';
 import { checkExternalData } from './external-data-check.js';
 
 /** protobuf cannot encode a message over 2 GiB, so no larger file can be a model. */
-const MAX_MODEL_BYTES = 2 * 1024 ** 3;
+export const MAX_MODEL_BYTES = 2 * 1024 ** 3;
 
 const { onnx } = onnxProto;
 
@@ -88,7 +88,8 @@ export async function loadOnnxModel(path: string, root = dirname(path)): Promise
   return { model, bytes };
 }
 
-function implausibility(model: Onnx.ModelProto): string | undefined {
+/** Why a decoded (or walked) message is not a plausible model, or undefined when it is one. */
+export function implausibility(model: Onnx.IModelProto): string | undefined {
   const graph = model.graph;
   if (!graph) return 'no graph';
   if (toNumber(model.irVersion) <= 0) return 'no ir_version';
