@@ -10,164 +10,272 @@ import { openConfined } from '../core/confined-file.js';
 import { firstLine, InputError } from '../core/errors.js';
 import { checkExternalData } from './external-data-check.js';
 import { implausibility, MAX_MODEL_BYTES } from './onnx-model.js';
-import { fileSource, WIRE, WireReader, type ByteSource } from './protobuf-wire.js';
+import { fileSource, WireReader, type ByteSource } from './protobuf-wire.js';
 
-type Walk<T> = (reader: WireReader) => T;
+// Each walker is a plain loop over the message's fields with a switch: the walk runs once per model
+// in a short-lived process, mostly before the JIT has warmed up, so it avoids closures and objects.
 
-/** Reads a message's fields, handing each known one to `fields[number]`; the rest are skipped. */
-function fieldsOf(reader: WireReader, fields: Record<number, (wire: number) => void>): void {
-  while (!reader.done()) {
-    const { field, wire } = reader.tag();
-    const read = fields[field];
-    if (read) read(wire);
-    else reader.skip(wire);
-  }
-}
-
-const varint = (reader: WireReader, wire: number): number => {
-  reader.expect(wire, WIRE.varint);
-  return reader.varint();
-};
-
-const nested = <T>(reader: WireReader, wire: number, walk: Walk<T>): T => walk(reader.message(wire));
-
-function tensor(reader: WireReader): Onnx.ITensorProto {
+function tensor(r: WireReader): Onnx.ITensorProto {
   const t: Onnx.ITensorProto = { externalData: [] };
-  fieldsOf(reader, {
-    8: (w) => (t.name = reader.string(w)),
-    13: (w) => t.externalData!.push(nested(reader, w, entry)),
-    14: (w) => (t.dataLocation = varint(reader, w)),
-  });
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    switch (tag >>> 3) {
+      case 8:
+        t.name = r.string(wire);
+        break;
+      case 13:
+        t.externalData!.push(entry(r.message(wire)));
+        break;
+      case 14:
+        t.dataLocation = r.varintField(wire);
+        break;
+      default:
+        r.skip(wire);
+    }
+  }
   return t;
 }
 
-function entry(reader: WireReader): Onnx.IStringStringEntryProto {
+function entry(r: WireReader): Onnx.IStringStringEntryProto {
   const e: Onnx.IStringStringEntryProto = {};
-  fieldsOf(reader, { 1: (w) => (e.key = reader.string(w)), 2: (w) => (e.value = reader.string(w)) });
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    if (tag >>> 3 === 1) e.key = r.string(wire);
+    else if (tag >>> 3 === 2) e.value = r.string(wire);
+    else r.skip(wire);
+  }
   return e;
 }
 
-function sparseTensor(reader: WireReader): Onnx.ISparseTensorProto {
+function sparseTensor(r: WireReader): Onnx.ISparseTensorProto {
   const s: Onnx.ISparseTensorProto = {};
-  fieldsOf(reader, {
-    1: (w) => (s.values = nested(reader, w, tensor)),
-    2: (w) => (s.indices = nested(reader, w, tensor)),
-  });
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    if (tag >>> 3 === 1) s.values = tensor(r.message(wire));
+    else if (tag >>> 3 === 2) s.indices = tensor(r.message(wire));
+    else r.skip(wire);
+  }
   return s;
 }
 
-function dimension(reader: WireReader): Onnx.TensorShapeProto.IDimension {
+function dimension(r: WireReader): Onnx.TensorShapeProto.IDimension {
   const d: Onnx.TensorShapeProto.IDimension = {};
-  fieldsOf(reader, {
-    1: (w) => (d.dimValue = varint(reader, w)),
-    2: (w) => (d.dimParam = reader.string(w)),
-  });
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    if (tag >>> 3 === 1) d.dimValue = r.varintField(wire);
+    else if (tag >>> 3 === 2) d.dimParam = r.string(wire);
+    else r.skip(wire);
+  }
   return d;
 }
 
-function tensorType(reader: WireReader): Onnx.TypeProto.ITensor {
+function tensorType(r: WireReader): Onnx.TypeProto.ITensor {
   const t: Onnx.TypeProto.ITensor = {};
-  fieldsOf(reader, {
-    1: (w) => (t.elemType = varint(reader, w)),
-    2: (w) => {
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    if (tag >>> 3 === 1) t.elemType = r.varintField(wire);
+    else if (tag >>> 3 === 2) {
       const shape: Onnx.ITensorShapeProto = { dim: [] };
-      const r = reader.message(w);
-      fieldsOf(r, { 1: (dw) => shape.dim!.push(nested(r, dw, dimension)) });
+      const s = r.message(wire);
+      while (!s.done()) {
+        const dimTag = s.tag();
+        if (dimTag >>> 3 === 1) shape.dim!.push(dimension(s.message(dimTag & 7)));
+        else s.skip(dimTag & 7);
+      }
       t.shape = shape;
-    },
-  });
+    } else r.skip(wire);
+  }
   return t;
 }
 
-function type(reader: WireReader): Onnx.ITypeProto {
+function type(r: WireReader): Onnx.ITypeProto {
   const t: Onnx.ITypeProto = {};
-  const present = (key: 'sequenceType' | 'mapType' | 'optionalType') => (w: number) => {
-    reader.message(w);
-    t[key] = {};
-  };
-  fieldsOf(reader, {
-    1: (w) => (t.tensorType = nested(reader, w, tensorType)),
-    4: present('sequenceType'),
-    5: present('mapType'),
-    8: (w) => (t.sparseTensorType = nested(reader, w, tensorType)),
-    9: present('optionalType'),
-  });
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    switch (tag >>> 3) {
+      case 1:
+        t.tensorType = tensorType(r.message(wire));
+        break;
+      case 8:
+        t.sparseTensorType = tensorType(r.message(wire));
+        break;
+      // Only their presence matters: kiln refuses such inputs by kind.
+      case 4:
+        r.message(wire);
+        t.sequenceType = {};
+        break;
+      case 5:
+        r.message(wire);
+        t.mapType = {};
+        break;
+      case 9:
+        r.message(wire);
+        t.optionalType = {};
+        break;
+      default:
+        r.skip(wire);
+    }
+  }
   return t;
 }
 
-function valueInfo(reader: WireReader): Onnx.IValueInfoProto {
+function valueInfo(r: WireReader): Onnx.IValueInfoProto {
   const v: Onnx.IValueInfoProto = {};
-  fieldsOf(reader, { 1: (w) => (v.name = reader.string(w)), 2: (w) => (v.type = nested(reader, w, type)) });
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    if (tag >>> 3 === 1) v.name = r.string(wire);
+    else if (tag >>> 3 === 2) v.type = type(r.message(wire));
+    else r.skip(wire);
+  }
   return v;
 }
 
-function attribute(reader: WireReader): Onnx.IAttributeProto {
+function attribute(r: WireReader): Onnx.IAttributeProto {
   const a: Onnx.IAttributeProto = { tensors: [], graphs: [] };
-  fieldsOf(reader, {
-    1: (w) => (a.name = reader.string(w)),
-    5: (w) => (a.t = nested(reader, w, tensor)),
-    6: (w) => (a.g = nested(reader, w, graph)),
-    10: (w) => a.tensors!.push(nested(reader, w, tensor)),
-    11: (w) => a.graphs!.push(nested(reader, w, graph)),
-  });
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    switch (tag >>> 3) {
+      case 1:
+        a.name = r.string(wire);
+        break;
+      case 5:
+        a.t = tensor(r.message(wire));
+        break;
+      case 6:
+        a.g = graph(r.message(wire));
+        break;
+      case 10:
+        a.tensors!.push(tensor(r.message(wire)));
+        break;
+      case 11:
+        a.graphs!.push(graph(r.message(wire)));
+        break;
+      default:
+        r.skip(wire);
+    }
+  }
   return a;
 }
 
-function node(reader: WireReader): Onnx.INodeProto {
+function node(r: WireReader): Onnx.INodeProto {
   const n: Onnx.INodeProto = { input: [], output: [], attribute: [] };
-  fieldsOf(reader, {
-    1: (w) => n.input!.push(reader.string(w)),
-    2: (w) => n.output!.push(reader.string(w)),
-    3: (w) => (n.name = reader.string(w)),
-    4: (w) => (n.opType = reader.string(w)),
-    5: (w) => n.attribute!.push(nested(reader, w, attribute)),
-    7: (w) => (n.domain = reader.string(w)),
-  });
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    switch (tag >>> 3) {
+      case 1:
+        n.input!.push(r.string(wire));
+        break;
+      case 2:
+        n.output!.push(r.string(wire));
+        break;
+      case 3:
+        n.name = r.string(wire);
+        break;
+      case 4:
+        n.opType = r.string(wire);
+        break;
+      case 5:
+        n.attribute!.push(attribute(r.message(wire)));
+        break;
+      case 7:
+        n.domain = r.string(wire);
+        break;
+      default:
+        r.skip(wire);
+    }
+  }
   return n;
 }
 
-function graph(reader: WireReader): Onnx.IGraphProto {
+function graph(r: WireReader): Onnx.IGraphProto {
   const g: Onnx.IGraphProto = { node: [], initializer: [], sparseInitializer: [], input: [], output: [] };
-  fieldsOf(reader, {
-    1: (w) => g.node!.push(nested(reader, w, node)),
-    2: (w) => (g.name = reader.string(w)),
-    5: (w) => g.initializer!.push(nested(reader, w, tensor)),
-    11: (w) => g.input!.push(nested(reader, w, valueInfo)),
-    12: (w) => g.output!.push(nested(reader, w, valueInfo)),
-    15: (w) => g.sparseInitializer!.push(nested(reader, w, sparseTensor)),
-  });
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    switch (tag >>> 3) {
+      case 1:
+        g.node!.push(node(r.message(wire)));
+        break;
+      case 2:
+        g.name = r.string(wire);
+        break;
+      case 5:
+        g.initializer!.push(tensor(r.message(wire)));
+        break;
+      case 11:
+        g.input!.push(valueInfo(r.message(wire)));
+        break;
+      case 12:
+        g.output!.push(valueInfo(r.message(wire)));
+        break;
+      case 15:
+        g.sparseInitializer!.push(sparseTensor(r.message(wire)));
+        break;
+      default:
+        r.skip(wire);
+    }
+  }
   return g;
 }
 
-function opset(reader: WireReader): Onnx.IOperatorSetIdProto {
+function opset(r: WireReader): Onnx.IOperatorSetIdProto {
   const o: Onnx.IOperatorSetIdProto = {};
-  fieldsOf(reader, {
-    1: (w) => (o.domain = reader.string(w)),
-    2: (w) => (o.version = varint(reader, w)),
-  });
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    if (tag >>> 3 === 1) o.domain = r.string(wire);
+    else if (tag >>> 3 === 2) o.version = r.varintField(wire);
+    else r.skip(wire);
+  }
   return o;
 }
 
-function fn(reader: WireReader): Onnx.IFunctionProto {
+function fn(r: WireReader): Onnx.IFunctionProto {
   const f: Onnx.IFunctionProto = { node: [] };
-  fieldsOf(reader, {
-    1: (w) => (f.name = reader.string(w)),
-    7: (w) => f.node!.push(nested(reader, w, node)),
-    10: (w) => (f.domain = reader.string(w)),
-  });
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    if (tag >>> 3 === 1) f.name = r.string(wire);
+    else if (tag >>> 3 === 7) f.node!.push(node(r.message(wire)));
+    else if (tag >>> 3 === 10) f.domain = r.string(wire);
+    else r.skip(wire);
+  }
   return f;
 }
 
 /** The skeleton of the ModelProto in `source` (tensor bytes skipped). @throws Error on bad wire data. */
 export function walkModel(source: ByteSource): Onnx.IModelProto {
-  const reader = new WireReader(source);
+  const r = new WireReader(source);
   const m: Onnx.IModelProto = { opsetImport: [], functions: [] };
-  fieldsOf(reader, {
-    1: (w) => (m.irVersion = varint(reader, w)),
-    7: (w) => (m.graph = nested(reader, w, graph)),
-    8: (w) => m.opsetImport!.push(nested(reader, w, opset)),
-    25: (w) => m.functions!.push(nested(reader, w, fn)),
-  });
+  while (!r.done()) {
+    const tag = r.tag();
+    const wire = tag & 7;
+    switch (tag >>> 3) {
+      case 1:
+        m.irVersion = r.varintField(wire);
+        break;
+      case 7:
+        m.graph = graph(r.message(wire));
+        break;
+      case 8:
+        m.opsetImport!.push(opset(r.message(wire)));
+        break;
+      case 25:
+        m.functions!.push(fn(r.message(wire)));
+        break;
+      default:
+        r.skip(wire);
+    }
+  }
   return m;
 }
 

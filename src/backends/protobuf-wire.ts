@@ -9,11 +9,17 @@ export interface ByteSource {
   readonly length: number;
   /** `length` bytes at `position`; the caller has checked they lie inside the source. */
   read(position: number, length: number): Uint8Array;
+  /** The byte at `position` (no view allocated: varints are read a byte at a time). */
+  byteAt(position: number): number;
 }
 
 /** A source over bytes already in memory. */
 export function bufferSource(bytes: Uint8Array): ByteSource {
-  return { length: bytes.length, read: (position, length) => bytes.subarray(position, position + length) };
+  return {
+    length: bytes.length,
+    read: (position, length) => bytes.subarray(position, position + length),
+    byteAt: (position) => bytes[position]!,
+  };
 }
 
 const WINDOW = 64 * 1024;
@@ -33,8 +39,12 @@ export function fileSource(fd: number, length: number): ByteSource {
       done += read;
     }
   };
-  return {
+  const source: ByteSource = {
     length,
+    byteAt(position) {
+      if (position < start || position >= start + window.length) source.read(position, 1);
+      return window[position - start]!;
+    },
     read(position, size) {
       if (position >= start && position + size <= start + window.length)
         return window.subarray(position - start, position - start + size);
@@ -49,6 +59,7 @@ export function fileSource(fd: number, length: number): ByteSource {
       return window.subarray(0, size);
     },
   };
+  return source;
 }
 
 /** Wire types of the protobuf encoding. */
@@ -69,21 +80,33 @@ export class WireReader {
     return this.position >= this.end;
   }
 
-  /** The next field's number and wire type. */
-  tag(): { field: number; wire: number } {
+  /** The next field's tag: field number `tag >>> 3`, wire type `tag & 7`. */
+  tag(): number {
     const tag = this.varint();
-    const field = Math.floor(tag / 8);
-    if (field <= 0) throw new Error(`invalid field number ${field} at byte ${this.position}`);
-    return { field, wire: tag % 8 };
+    if (tag < 8 || tag > 0xffffffff) throw new Error(`invalid field tag ${tag} at byte ${this.position}`);
+    return tag;
+  }
+
+  /** A varint field's value, after checking the field is one. */
+  varintField(wire: number): number {
+    this.expect(wire, WIRE.varint);
+    return this.varint();
   }
 
   /** A varint as a number; 64-bit values are read two's complement, as int64 fields are. */
   varint(): number {
-    let result = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      const byte = this.take(1)[0]!;
-      result |= BigInt(byte & 0x7f) << shift;
-      if (byte < 0x80) return Number(BigInt.asIntN(64, result));
+    // Tags, lengths and dims fit in 4 bytes (28 bits): plain arithmetic, no BigInt on the hot path.
+    let result = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      const byte = this.byte();
+      result += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return result;
+    }
+    let big = BigInt(result);
+    for (let shift = 28n; shift < 70n; shift += 7n) {
+      const byte = this.byte();
+      big |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) return Number(BigInt.asIntN(64, big));
     }
     throw new Error(`varint over 10 bytes at byte ${this.position}`);
   }
@@ -92,7 +115,10 @@ export class WireReader {
   string(wire: number, maxBytes = 16 << 20): string {
     const length = this.length(wire);
     if (length > maxBytes) throw new Error(`a ${length}-byte string, over the ${maxBytes}-byte bound`);
-    return utf8.decode(this.take(length));
+    const bytes = this.take(length);
+    // Names are ASCII almost always; building those directly skips the decoder's per-call cost.
+    if (length <= 64 && bytes.every((b) => b < 0x80)) return String.fromCharCode(...bytes);
+    return utf8.decode(bytes);
   }
 
   /** A reader over a length-delimited field (a nested message); this reader moves past it. */
@@ -110,7 +136,7 @@ export class WireReader {
     else if (wire === WIRE.fixed32) this.advance(4);
     else if (wire === WIRE.bytes) this.advance(this.length(wire));
     else if (wire === WIRE.startGroup) {
-      for (let next = this.tag(); next.wire !== WIRE.endGroup; next = this.tag()) this.skip(next.wire);
+      for (let next = this.tag(); (next & 7) !== WIRE.endGroup; next = this.tag()) this.skip(next & 7);
     } else throw new Error(`invalid wire type ${wire} at byte ${this.position}`);
   }
 
@@ -132,6 +158,12 @@ export class WireReader {
     if (this.position + count > this.end)
       throw new Error(`index out of range: ${this.position} + ${count} > ${this.end}`);
     this.position += count;
+  }
+
+  private byte(): number {
+    const at = this.position;
+    this.advance(1);
+    return this.source.byteAt(at);
   }
 
   private take(count: number): Uint8Array {
