@@ -121,13 +121,31 @@ export class FileHashIndex {
       [...this.entries].map(([name, e]) => [name, [e.identity, e.sha256, e.at]]),
     );
     try {
-      await mkdir(path.dirname(file), { recursive: true });
+      await makeDir(path.dirname(file), 3);
       await writeFile(temp, JSON.stringify({ schema: SCHEMA, entries }), { mode: 0o600 });
       await rename(temp, file);
     } catch {
       // Only a cache: a read-only home or a full disk costs the next run a re-hash, nothing else.
       await rm(temp, { force: true }).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Creates `dir` and at most `depth - 1` missing parents. Not `mkdir({ recursive: true })`: under an
+ * unwritable pseudo-filesystem (HOME=/proc/…) Node 20's recursive mkdir spins forever.
+ */
+async function makeDir(dir: string, depth: number): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || depth <= 1) throw error;
+    await makeDir(path.dirname(dir), depth - 1);
+    await mkdir(dir).catch((again: unknown) => {
+      if ((again as NodeJS.ErrnoException).code !== 'EEXIST') throw again;
+    });
   }
 }
 

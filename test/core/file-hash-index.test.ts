@@ -133,6 +133,16 @@ describe('FileHashIndex', () => {
     await expect(stat(indexFile)).rejects.toThrow();
   });
 
+  it('gives up quietly where the index cannot be written (an unwritable pseudo-filesystem)', async () => {
+    const file = path.join(dir, 'a.bin');
+    await writeFile(file, 'weights');
+    for (const indexFile of ['/proc/kiln-nonexistent/.cache/kiln/hash-index.json', '/proc/version']) {
+      const index = new FileHashIndex(indexFile, later);
+      expect(await hashCounting(index, file)).toEqual({ sha256: await sha256sum(file), reads: 1 });
+      await index.flush();
+    }
+  });
+
   it('lives outside any repository unless told otherwise', () => {
     expect(defaultHashIndexFile({ KILN_HASH_INDEX: 'off' })).toBeUndefined();
     expect(defaultHashIndexFile({ KILN_HOST_CACHE: '/cache' })).toBe('/cache/hash-index.json');
