@@ -20,6 +20,7 @@ import { realAbRates } from './ab-real.js';
 import { int8Figures } from './int8.js';
 import { cliStartupFigures } from './cli-startup.js';
 import { goldenMemoryFigures } from './golden-memory.js';
+import { noopPathFigures } from './noop-path.js';
 
 const root = process.cwd();
 const models = path.join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets');
@@ -191,6 +192,8 @@ async function main(): Promise<void> {
     for (const text of await goldenMemoryFigures(work)) log(text);
     progress('CLI start: kiln --version vs bare node (whole processes, interleaved)');
     for (const text of await cliStartupFigures(root)) log(text);
+    progress('no-op path: cache-hit build and kiln keys as whole processes (hash index cold and warm)');
+    for (const text of await noopPathFigures(root, work)) log(text);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

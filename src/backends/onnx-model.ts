@@ -3,16 +3,13 @@
  * `profile-shape-check.ts`; pinning dynamic input dims, in `pin-input-shapes.ts`.
  */
 import { dirname } from 'node:path';
-import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { readConfined } from '../core/confined-file.js';
 import { firstLine, InputError } from '../core/errors.js';
 import { checkExternalData } from './external-data-check.js';
 
 /** protobuf cannot encode a message over 2 GiB, so no larger file can be a model. */
-const MAX_MODEL_BYTES = 2 * 1024 ** 3;
-
-const { onnx } = onnxProto;
+export const MAX_MODEL_BYTES = 2 * 1024 ** 3;
 
 /** One dim of a model input/output: fixed size, symbolic dimParam name, or unknown (neither set). */
 export type Dim = number | string | null;
@@ -74,6 +71,8 @@ export async function loadOnnxModel(path: string, root = dirname(path)): Promise
     maxBytes: MAX_MODEL_BYTES,
     limitName: "protobuf's 2 GiB message limit",
   });
+  // protobufjs and the ONNX schema load only where a model is decoded whole: planning walks it.
+  const { onnx } = (await import('onnx-proto')).default;
   let model: Onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -93,7 +92,8 @@ export async function loadOnnxModel(path: string, root = dirname(path)): Promise
   return { model, bytes, externalFiles };
 }
 
-function implausibility(model: Onnx.ModelProto): string | undefined {
+/** Why a decoded (or walked) message is not a plausible model, or undefined when it is one. */
+export function implausibility(model: Onnx.IModelProto): string | undefined {
   const graph = model.graph;
   if (!graph) return 'no graph';
   if (toNumber(model.irVersion) <= 0) return 'no ir_version';

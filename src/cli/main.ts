@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { firstLine, KilnError } from '../core/errors.js';
+import { defaultHashIndexFile, FileHashIndex, useHashIndex } from '../core/file-hash-index.js';
 import { redact, redactor } from '../core/redact.js';
 import { KILN_VERSION } from '../core/version.js';
 import {
@@ -66,6 +67,8 @@ export async function main(
         : [topic]
       : argv;
   redactor.addFromEnv(process.env);
+  const hashes = new FileHashIndex(defaultHashIndexFile(process.env));
+  useHashIndex(hashes);
   try {
     await program.parseAsync(args, { from: 'user' });
     return exitCode;
@@ -80,6 +83,8 @@ export async function main(
     stderr(redact(`kiln: ${known ? '' : 'internal error: '}${firstLine(error)}\n`));
     if (verbose || !known) stderr(`${redact(describeCauses(error))}\n`);
     return known ? error.exitCode : 2;
+  } finally {
+    await hashes.flush();
   }
 }
 

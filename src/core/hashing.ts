@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from './canonical-json.js';
 import { openConfined, type ConfinedOptions } from './confined-file.js';
 import { walkDataFolder } from './data-folder.js';
 import { InputError } from './errors.js';
+import { hashIndex } from './file-hash-index.js';
 import { compareText } from './ordering.js';
 
 /** sha256 hex of bytes or a string. */
@@ -22,23 +22,32 @@ export async function sha256File(
   file: string,
   confine?: { root: string } & Pick<ConfinedOptions, 'what' | 'symlinks'>,
 ): Promise<string> {
-  const hash = createHash('sha256');
-  const opened = confine
-    ? await openConfined(confine.root, file, { ...confine, maxBytes: Number.MAX_SAFE_INTEGER })
-    : undefined;
-  try {
-    const stream = opened
-      ? opened.handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false })
-      : createReadStream(file, { highWaterMark: 1 << 20 });
-    for await (const chunk of stream) hash.update(chunk as Buffer);
-  } catch (error) {
+  const unreadable = (error: unknown): never => {
     const code = (error as NodeJS.ErrnoException).code;
     throw new InputError(`${file}: cannot read (${code === 'ENOENT' ? 'file not found' : String(code)})`, {
       cause: error,
     });
+  };
+  const handle = confine
+    ? (await openConfined(confine.root, file, { ...confine, maxBytes: Number.MAX_SAFE_INTEGER })).handle
+    : await open(file, 'r').catch(unreadable);
+  try {
+    // The identity is taken from the open handle, so the remembered hash is that of what was opened.
+    const [real, info] = await Promise.all([realpath(file), handle.stat({ bigint: true })]).catch(unreadable);
+    if (!info.isFile()) {
+      const code = info.isDirectory() ? 'EISDIR' : 'not a regular file';
+      unreadable(Object.assign(new Error(code), { code }));
+    }
+    return await hashIndex().hash(real, info, () => streamSha256(handle).catch(unreadable));
   } finally {
-    await opened?.handle.close();
+    await handle.close();
   }
+}
+
+async function streamSha256(handle: FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  const stream = handle.createReadStream({ start: 0, highWaterMark: 1 << 20, autoClose: false });
+  for await (const chunk of stream) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

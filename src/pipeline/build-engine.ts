@@ -45,13 +45,7 @@ export interface BuildEngineContext {
  */
 export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Promise<EngineResult> {
   const clock = ctx.clock ?? systemClock;
-  const spec = {
-    inputsDir: job.model.golden.inputs,
-    samples: job.model.golden.samples,
-    seed: job.model.golden.seed,
-    tolerance: job.model.golden.tolerance,
-    precision: job.precision,
-  };
+  const spec = goldenSpec(job);
   const specSha256 = await goldenSpecSha256(spec);
   const base = {
     model: job.model.name,
@@ -111,7 +105,7 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
 
     const threads = { threads: ctx.bench.threads };
     const goldenStart = clock.now();
-    const inputs = job.golden;
+    const inputs = await job.golden();
     const reference = await ctx.backend.openReference(job.model.path, threads);
     const engine = await ctx.backend.openEngine(enginePath, threads);
     const recorder = goldenRecordWriter(staging.dir);
@@ -259,6 +253,29 @@ export async function buildEngine(job: EngineJob, ctx: BuildEngineContext): Prom
   } finally {
     await staging.discard();
   }
+}
+
+/** What the golden verdict of `job` depends on besides its engine (hashed into `specSha256`). */
+export function goldenSpec(job: EngineJob) {
+  return {
+    inputsDir: job.model.golden.inputs,
+    samples: job.model.golden.samples,
+    seed: job.model.golden.seed,
+    tolerance: job.model.golden.tolerance,
+    precision: job.precision,
+  };
+}
+
+/**
+ * Whether the local store already holds `job`'s engine with a golden verdict for the current golden
+ * spec: then neither golden inputs nor a compile are needed.
+ */
+export async function isVerifiedHit(job: EngineJob, store: LocalStore): Promise<boolean> {
+  const found = await store.lookup(job.model.name, job.key);
+  return (
+    found.status === 'hit' &&
+    found.artifact.record.golden.specSha256 === (await goldenSpecSha256(goldenSpec(job)))
+  );
 }
 
 /**

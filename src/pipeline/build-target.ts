@@ -7,7 +7,7 @@ import type { HostCache } from '../store/host-cache.js';
 import { LocalStore, type StoreFs } from '../store/local-store.js';
 import type { RemoteEngineStore } from '../store/remote-engine-store.js';
 import type { Provenance } from '../store/provenance.js';
-import { buildEngine } from './build-engine.js';
+import { buildEngine, isVerifiedHit } from './build-engine.js';
 import type { Clock } from './clock.js';
 import { planEngineJobs, type SkippedEngine } from './engine-jobs.js';
 import type { Progress } from './progress.js';
@@ -50,6 +50,9 @@ export async function buildTarget(options: BuildTargetOptions): Promise<TargetBu
   // A read-only store is served without its lock (artifacts appear by rename, and every hit is
   // re-hashed): only what it would have to write is refused, by the store itself.
   const mode = await store.open();
+  // Golden inputs are read or drawn only for engines that need a golden run, but for all of those
+  // before the first compile: a bad .npy in the last profile must not surface after minutes of work.
+  for (const job of jobs) if (!(await isVerifiedHit(job, store))) await job.golden();
   const lock = mode === 'writable' ? await store.lock(`kiln build --target ${target.name}`) : undefined;
   const engines: EngineResult[] = [];
   try {

@@ -6,7 +6,9 @@ import { sha256File, sha256Tree } from '../core/hashing.js';
 import { assertTensorFits, effectiveLimits, runnerLimits, type Limits } from '../core/limits.js';
 import type { Precision } from '../core/results.js';
 import type { Backend, EngineProfile } from '../backends/backend.js';
-import { describeModel, loadOnnxModel, type IoSpec, type ModelDescription } from '../backends/onnx-model.js';
+import { describeModel, type IoSpec, type ModelDescription } from '../backends/onnx-model.js';
+import { loadModelSkeleton } from '../backends/onnx-skeleton.js';
+import { checkExternalData } from '../backends/external-data-check.js';
 import { checkProfileShapes } from '../backends/profile-shape-check.js';
 import { assertSupportedIo } from '../backends/io-type-check.js';
 import { assertLoadableOps } from '../backends/op-domain-check.js';
@@ -33,8 +35,11 @@ export interface EngineJob {
   compile: CompileSpec;
   key: string;
   keyInputs: Record<string, unknown>;
-  /** Golden inputs, loaded and checked against the model while planning. */
-  golden: GoldenInputs;
+  /**
+   * Golden inputs, read or drawn and checked against the model and manifest on first call (once per
+   * profile): a cache hit whose golden spec is unchanged never needs them. Not part of the key.
+   */
+  golden: () => Promise<GoldenInputs>;
   /** int8 only: vetted calibration samples. */
   calibration?: JobCalibration;
 }
@@ -63,7 +68,10 @@ export async function planEngineJobs(
   const skipped: SkippedEngine[] = [];
   for (const model of models) {
     const index = config.models.indexOf(model);
-    const { model: proto, externalFiles } = await loadOnnxModel(model.path, config.configDir);
+    // Planning needs the signature and the nodes, never the weights: walked, not decoded.
+    const proto = await loadModelSkeleton(model.path, config.configDir);
+    // Every external file the model names, confined to its folder, for the key (cheap: no bytes read).
+    const externalFiles = await checkExternalData(proto, model.path);
     const description = describeModel(proto);
     assertSupportedIo(description, model.path);
     assertLoadableOps(proto, model.path);
@@ -100,17 +108,20 @@ export async function planEngineJobs(
     const manifestSha256 = manifest?.sha256 ?? null;
     // Fully static inputs a profile left out get the model's dims, so every later step sees them all.
     for (const profile of model.profiles.map((p) => completeProfile(description.inputs, p))) {
-      const golden = await goldenInputs({
-        ...(model.golden.inputs ? { dir: model.golden.inputs } : {}),
-        profileName: profile.name,
-        shapes: goldenShapes(profile),
-        inputs: description.inputs,
-        samples: model.golden.samples,
-        seed: model.golden.seed,
-        limits,
-        ...(manifest ? { ranges: manifestRanges(manifest) } : {}),
+      const golden = once(async () => {
+        const inputs = await goldenInputs({
+          ...(model.golden.inputs ? { dir: model.golden.inputs } : {}),
+          profileName: profile.name,
+          shapes: goldenShapes(profile),
+          inputs: description.inputs,
+          samples: model.golden.samples,
+          seed: model.golden.seed,
+          limits,
+          ...(manifest ? { ranges: manifestRanges(manifest) } : {}),
+        });
+        checkGoldenAgainstManifest(manifest, inputs, `${model.golden.inputs}/${profile.name}`);
+        return inputs;
       });
-      checkGoldenAgainstManifest(manifest, golden, `${model.golden.inputs}/${profile.name}`);
       for (const precision of model.precisions) {
         if (!supported.includes(precision)) {
           skipped.push({
@@ -199,4 +210,10 @@ function assertProfileFits(
       : `${where}[${JSON.stringify(input.name)}]`;
     assertTensorFits(at, input.dtype, shape, limits.maxTensorBytes, 'limits.maxTensorBytes');
   }
+}
+
+/** `load`, run on the first call only; later calls share its promise (and its refusal). */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => (loaded ??= load());
 }
