@@ -1,3 +1,4 @@
+import { realpath } from 'node:fs/promises';
 import os from 'node:os';
 import { probeCpuIsa } from '../cpu-isa.js';
 import { InputError } from '../../core/errors.js';
@@ -15,9 +16,12 @@ import {
 } from './nvidia-smi.js';
 import {
   majorOf,
+  parseLddLibraryPath,
   parseLdconfigLibrary,
+  parseLdconfigLibraryPath,
   parseLdconfigNvinfer,
   parseTrtexecVersion,
+  versionFromLibraryFile,
   type TensorRtVersion,
 } from './tensorrt-version.js';
 
@@ -57,6 +61,8 @@ export interface ProbeHostOptions {
   arch?: string;
   platform?: string;
   release?: string;
+  /** Resolves symlinks (fs.realpath by default): libnvinfer's real file name carries its version. */
+  realpath?: (file: string) => Promise<string>;
 }
 
 /** TensorRT's tar/deb packages put trtexec here, off PATH (TensorRT install guide). */
@@ -80,7 +86,9 @@ export async function probeHost(runner: CommandRunner, options: ProbeHostOptions
   };
   await probeNvidiaSmi(runner, probe);
   await probeTensorRt(runner, probe);
-  await probeLibraries(runner, probe);
+  const resolve = options.realpath ?? realpath;
+  await probeLoadedNvinfer(runner, probe, resolve);
+  await probeLibraries(runner, probe, resolve);
   return probe;
 }
 
@@ -136,14 +144,61 @@ async function probeTensorRt(runner: CommandRunner, probe: HostProbe): Promise<v
   }
 }
 
+/** The version behind a library path: its real file is named `libnvinfer.so.X.Y.Z`. */
+async function libraryFileVersion(
+  file: string,
+  resolve: (file: string) => Promise<string>,
+): Promise<string | null> {
+  try {
+    return versionFromLibraryFile(await resolve(file), 'nvinfer');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The TensorRT that trtexec actually loads: `ldd <trtexec>` names the libnvinfer the dynamic linker
+ * picks (LD_LIBRARY_PATH included), and its real file name carries the full version. trtexec's own
+ * banner is only the version it was compiled against; a mismatch is noted and the library wins.
+ */
+async function probeLoadedNvinfer(
+  runner: CommandRunner,
+  probe: HostProbe,
+  resolve: (file: string) => Promise<string>,
+): Promise<void> {
+  const trtexecPath = probe.tensorrt?.trtexecPath;
+  if (!probe.tensorrt || !trtexecPath) return;
+  const ldd = await runner.run('ldd', [trtexecPath]);
+  const file = !isMissing(ldd) && ldd.exitCode === 0 ? parseLddLibraryPath(ldd.stdout, 'nvinfer') : null;
+  const loaded = file ? await libraryFileVersion(file, resolve) : null;
+  if (!loaded) {
+    probe.notes.push(
+      `TensorRT ${probe.tensorrt.version} is trtexec's compile-time version: the loaded libnvinfer's version could not be read (ldd ${trtexecPath})`,
+    );
+    return;
+  }
+  if (loaded !== probe.tensorrt.version) {
+    probe.notes.push(
+      `trtexec was compiled against TensorRT ${probe.tensorrt.version} but loads ${file} (${loaded}): keyed on ${loaded}`,
+    );
+  }
+  probe.tensorrt = { version: loaded, source: 'libnvinfer', trtexecPath };
+}
+
 /** One `ldconfig -p` answers two questions: which CUDA runtime, and libnvinfer without trtexec. */
-async function probeLibraries(runner: CommandRunner, probe: HostProbe): Promise<void> {
+async function probeLibraries(
+  runner: CommandRunner,
+  probe: HostProbe,
+  resolve: (file: string) => Promise<string>,
+): Promise<void> {
   const ldconfig = await runner.run('ldconfig', ['-p']);
   if (isMissing(ldconfig) || ldconfig.exitCode !== 0) return;
   probe.cudaRuntime = parseLdconfigLibrary(ldconfig.stdout, 'cudart');
-  const nvinfer = parseLdconfigNvinfer(ldconfig.stdout);
-  if (!probe.tensorrt && nvinfer)
-    probe.tensorrt = { version: nvinfer, source: 'libnvinfer', trtexecPath: null };
+  if (probe.tensorrt) return;
+  const file = parseLdconfigLibraryPath(ldconfig.stdout, 'nvinfer');
+  const version =
+    (file ? await libraryFileVersion(file, resolve) : null) ?? parseLdconfigNvinfer(ldconfig.stdout);
+  if (version) probe.tensorrt = { version, source: 'libnvinfer', trtexecPath: null };
 }
 
 /** What makes a TensorRT engine non-portable (docs/architecture.md "Artifact key"). */
