@@ -96,6 +96,42 @@ describe('probeHost on recorded hosts', () => {
     expect(probe.tools.trtexec).toBe('missing');
   });
 
+  it("keys the libnvinfer trtexec loads (ldd + its real file name), not trtexec's compile-time banner", async () => {
+    // The recorded 8.6.1 banner; the library behind LD_LIBRARY_PATH is 8.6.1 too, then a newer one.
+    const host = (real: string) =>
+      probeFixtureHost({
+        trtexec: trt('trt8.6.1-sam.log'),
+        ldd: trt('derived.ldd-trtexec-tar.txt'),
+        realpath: { '/opt/TensorRT-8.6.1.6/lib/libnvinfer.so.8': real },
+      });
+    const same = await host('/opt/TensorRT-8.6.1.6/lib/libnvinfer.so.8.6.1');
+    expect(same.tensorrt).toEqual({ version: '8.6.1', source: 'libnvinfer', trtexecPath: 'trtexec' });
+    expect(same.notes).toEqual([]);
+    const other = await host('/opt/TensorRT-8.6.1.6/lib/libnvinfer.so.8.6.2');
+    expect(other.tensorrt?.version).toBe('8.6.2');
+    expect(other.notes).toContain(
+      'trtexec was compiled against TensorRT 8.6.1 but loads /opt/TensorRT-8.6.1.6/lib/libnvinfer.so.8 (8.6.2): keyed on 8.6.2',
+    );
+  });
+
+  it('without ldd the banner version stays, and the probe says it is the compile-time one', async () => {
+    const probe = await probeFixtureHost({ trtexec: trt('trt8.6.1-sam.log') });
+    expect(probe.tensorrt).toEqual({ version: '8.6.1', source: 'trtexec', trtexecPath: 'trtexec' });
+    expect(probe.notes).toContain(
+      "TensorRT 8.6.1 is trtexec's compile-time version: the loaded libnvinfer's version could not be read (ldd trtexec)",
+    );
+  });
+
+  it('a runtime-only host: the full version from the file behind the ldconfig soname', async () => {
+    const probe = await probeFixtureHost({
+      ldconfig: trt('derived.ldconfig-libnvinfer.txt'),
+      realpath: {
+        '/usr/lib/x86_64-linux-gnu/libnvinfer.so.10': '/usr/lib/x86_64-linux-gnu/libnvinfer.so.10.3.0',
+      },
+    });
+    expect(probe.tensorrt).toEqual({ version: '10.3.0', source: 'libnvinfer', trtexecPath: null });
+  });
+
   it('trtexec that prints no version (TensorRT 7) is failed, not ok', async () => {
     const probe = await probeFixtureHost({ trtexec: trt('trt7-jetson-no-version.log') });
     expect(probe.tools.trtexec).toBe('failed');
