@@ -288,7 +288,9 @@ export class TensorRtBackend implements Backend {
             ]
           : []),
         ...(narrowsInt64(fp.tensorrt) && io.inputs.concat(io.outputs).some((t) => t.dtype === 'int64')
-          ? [`TensorRT ${fp.tensorrt} runs int64 inputs and outputs as int32 (values beyond int32 are refused)`]
+          ? [
+              `TensorRT ${fp.tensorrt} runs int64 inputs and outputs as int32 (values beyond int32 are refused)`,
+            ]
           : []),
         ...(int8?.notes ?? []),
       ],
@@ -322,7 +324,10 @@ export class TensorRtBackend implements Backend {
     return {
       file,
       dir,
-      notes: [...qdq.notes, 'int8 from kiln’s Q/DQ model (explicit quantization, int8 symmetric activations)'],
+      notes: [
+        ...qdq.notes,
+        'int8 from kiln’s Q/DQ model (explicit quantization, int8 symmetric activations)',
+      ],
       calibration: qdq.calibration,
     };
   }
@@ -351,12 +356,7 @@ export class TensorRtBackend implements Backend {
         }),
       benchmark: (inputs, settings) => this.benchmark(enginePath, inputs, settings, narrow),
       bind: (inputs) => () =>
-        this.benchmark(
-          enginePath,
-          inputs,
-          { warmup: 0, minSamples: 1, maxSamples: 1, budgetMs: 0 },
-          narrow,
-        ),
+        this.benchmark(enginePath, inputs, { warmup: 0, minSamples: 1, maxSamples: 1, budgetMs: 0 }, narrow),
       release: async () => {},
     };
     return session;

@@ -43,7 +43,9 @@ export function trtexecTensorName(name: string): string {
 export function shapeSpec(shapes: Readonly<Record<string, readonly number[]>>): string {
   return Object.entries(shapes)
     .map(([name, dims]) =>
-      dims.length === 0 ? `'${trtexecTensorNameChecked(name)}':` : `${trtexecTensorName(name)}:${dims.join('x')}`,
+      dims.length === 0
+        ? `'${trtexecTensorNameChecked(name)}':`
+        : `${trtexecTensorName(name)}:${dims.join('x')}`,
     )
     .join(',');
 }

@@ -134,7 +134,9 @@ export function describeHardware(hw: Record<string, unknown>): string {
       hw.gpu === undefined ? undefined : show(hw.gpu),
       hw.computeCapability === undefined ? undefined : `compute capability ${show(hw.computeCapability)}`,
       hw.mig === undefined ? undefined : `MIG ${show(hw.mig)}`,
-      hw.hardwareCompatibility === undefined ? undefined : `hardware-compatible ${show(hw.hardwareCompatibility)}`,
+      hw.hardwareCompatibility === undefined
+        ? undefined
+        : `hardware-compatible ${show(hw.hardwareCompatibility)}`,
       `driver ${show(hw.driverMajor)}`,
       `CUDA ${show(hw.cuda)}`,
       `TensorRT ${show(hw.tensorrt)}${hw.versionCompatible === true ? ' (version-compatible)' : ''}`,
