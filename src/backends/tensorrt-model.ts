@@ -5,6 +5,7 @@
  */
 import type { onnx as Onnx } from 'onnx-proto';
 import { InputError } from '../core/errors.js';
+import { narrowInt64, tensorrtNarrowsInt64 } from '../core/int64-narrow.js';
 import type { HostTensor } from '../core/tensor.js';
 import type { QdqScheme } from './qdq-build.js';
 import { DEFAULT_QDQ_OPS } from './qdq-quantizer.js';
@@ -39,13 +40,9 @@ export function hasQdqNodes(model: Onnx.IModelProto): boolean {
   );
 }
 
-/**
- * TensorRT before 10.0 has no int64 tensors: onnx-tensorrt 8.6-GA `convertDtype` maps an INT64 graph
- * input or output to kINT32 (onnx2trt_utils.cpp; 10.0-GA maps it to kINT64). trtexec then reads only
- * the first half of an int64 input file without error, so kiln writes such inputs as int32.
- */
+/** TensorRT before 10.0 runs int64 inputs and outputs as int32 (core/int64-narrow.ts). */
 export function narrowsInt64(tensorrt: string): boolean {
-  return !trtAtLeast(tensorrt, 10, 0);
+  return tensorrtNarrowsInt64(tensorrt);
 }
 
 /**
@@ -88,23 +85,11 @@ export function assertTensorRtCanCheck(
 
 /**
  * The bytes trtexec should read for `tensor`: unchanged, or int64 narrowed to int32 where the
- * engine's tensor is int32 (narrowsInt64). A value outside int32 is refused, never wrapped.
+ * engine's tensor is int32 (narrowsInt64): trtexec would otherwise read the first half of the int64
+ * file without error. A value outside int32 is refused, never wrapped.
  * @throws InputError naming the input and the first value that does not fit.
  */
-export function engineInputBytes(name: string, tensor: HostTensor, narrowInt64: boolean): Uint8Array {
-  const data = tensor.data;
-  if (narrowInt64 && data instanceof BigInt64Array) {
-    const out = new Int32Array(data.length);
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      if (v < -2147483648n || v > 2147483647n) {
-        throw new InputError(
-          `input '${name}': value ${v} at index ${i} does not fit int32, and TensorRT before 10.0 runs int64 inputs as int32`,
-        );
-      }
-      out[i] = Number(v);
-    }
-    return new Uint8Array(out.buffer);
-  }
+export function engineInputBytes(name: string, tensor: HostTensor, narrowInt64s: boolean): Uint8Array {
+  const data = (narrowInt64s ? narrowInt64(tensor, `input '${name}'`) : tensor).data;
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

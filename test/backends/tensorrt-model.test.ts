@@ -226,7 +226,7 @@ describe('int64 inputs on TensorRT 8.6 (parsed as int32)', () => {
       data: BigInt64Array.from([0n, 0n, 2147483648n, 0n]),
     };
     await expect(run('8.6.1', { x, ids: big })).rejects.toThrow(
-      "input 'ids': value 2147483648 at index 2 does not fit int32, and TensorRT before 10.0 runs int64 inputs as int32",
+      "input 'ids': value 2147483648 at index 2 does not fit int32, and TensorRT before 10.0 runs int64 tensors as int32",
     );
     expect(() => engineInputBytes('ids', big, false)).not.toThrow();
   });
