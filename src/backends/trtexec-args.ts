@@ -104,7 +104,7 @@ export function trtAtLeast(version: string, major: number, minor = 0): boolean {
  * dynamic ranges (NVIDIA/TensorRT samples/trtexec/README.md: trtexec "does not provide calibration
  * capability"). 8.6 and 9.x: `--int8 --fp16` (Q/DQ layers run int8, the rest may use fp16, the
  * explicit-quantization recipe of the developer guide). 10.x: `--stronglyTyped`, which takes every
- * type from the model and cannot be combined with `--fp16`/`--int8` (release/10.x sampleOptions.cpp).
+ * type from the model; trtexec drops `--fp16`/`--int8` next to it with a warning (v10.3.0 sampleOptions.cpp).
  * 11.x builds strongly typed by default and `--stronglyTyped` is a no-op (main sampleOptions.cpp):
  * no flag; fp16 there needs an fp16 model and is refused.
  */
