@@ -7,38 +7,9 @@ import type { onnx as Onnx } from 'onnx-proto';
 import { InputError } from '../core/errors.js';
 import { narrowInt64, tensorrtNarrowsInt64 } from '../core/int64-narrow.js';
 import type { HostTensor } from '../core/tensor.js';
-import type { QdqScheme } from './qdq-build.js';
-import { DEFAULT_QDQ_OPS } from './qdq-quantizer.js';
-import { DEFAULT_MIXED_PRECISION } from './quant-sensitivity.js';
 import type { IoSpec } from './onnx-model.js';
 import { shapeOperandInputs } from './shape-operand-inputs.js';
 import { trtAtLeast } from './trtexec-args.js';
-
-/**
- * kiln's int8 scheme for TensorRT, part of the artifact key: int8 symmetric activations (zero point
- * 0; onnx-tensorrt 8.6-GA rejects uint8 and non-zero zero points: "TensorRT only supports symmetric
- * quantization"), int8 per-channel weights, float biases, no consumer-range narrowing (a narrowed
- * range is asymmetric).
- */
-export const TENSORRT_INT8_SCHEME: QdqScheme & { format: 'qdq'; version: number } = {
-  format: 'qdq',
-  activationType: 'int8',
-  reduceRange: false,
-  ops: DEFAULT_QDQ_OPS,
-  consumerRanges: false,
-  quantizeBias: false,
-  mixedPrecision: DEFAULT_MIXED_PRECISION,
-  version: 1,
-};
-
-/** Whether the model already carries explicit quantization (QuantizeLinear/DequantizeLinear nodes). */
-export function hasQdqNodes(model: Onnx.IModelProto): boolean {
-  return (model.graph?.node ?? []).some(
-    (n) =>
-      (!n.domain || n.domain === 'ai.onnx') &&
-      (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear'),
-  );
-}
 
 /** TensorRT before 10.0 runs int64 inputs and outputs as int32 (core/int64-narrow.ts). */
 export function narrowsInt64(tensorrt: string): boolean {

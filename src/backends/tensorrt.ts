@@ -23,14 +23,8 @@ import type {
 import { describeModel, loadOnnxModel } from './onnx-model.js';
 import type { IoSpec } from './onnx-model.js';
 import { OnnxRuntimeCpuBackend } from './onnxruntime-cpu.js';
-import { buildQdqModel } from './qdq-build.js';
-import {
-  assertTensorRtCanCheck,
-  engineInputBytes,
-  hasQdqNodes,
-  narrowsInt64,
-  TENSORRT_INT8_SCHEME,
-} from './tensorrt-model.js';
+import { int8OnnxFile, TENSORRT_INT8_SCHEME } from './tensorrt-int8.js';
+import { assertTensorRtCanCheck, engineInputBytes, narrowsInt64 } from './tensorrt-model.js';
 import {
   TRTEXEC,
   trtAtLeast,
@@ -242,7 +236,10 @@ export class TensorRtBackend implements Backend {
       this.options.timingCacheDir,
       `trtexec-${smName(fp.computeCapability)}-trt${fp.tensorrt}.timing-cache`,
     );
-    const int8 = request.precision === 'int8' ? await this.int8Model(request, model, bytes) : undefined;
+    const int8 =
+      request.precision === 'int8'
+        ? await int8OnnxFile(request, model, bytes, this.options.workDir)
+        : undefined;
     const what = `${request.modelPath}: TensorRT could not build profile '${request.profile.name}' (${request.precision})`;
     let log: string;
     try {
@@ -295,40 +292,6 @@ export class TensorRtBackend implements Backend {
         ...(int8?.notes ?? []),
       ],
       ...(int8?.calibration ? { calibration: int8.calibration } : {}),
-    };
-  }
-
-  /**
-   * The ONNX file an int8 build reads: the model itself when it carries Q/DQ nodes, else kiln's
-   * QDQ model from the calibration samples (written to a scratch folder the caller removes). A
-   * model with neither is refused: trtexec `--int8` alone uses placeholder ranges, not calibration.
-   */
-  private async int8Model(
-    request: CompileRequest,
-    model: Parameters<typeof hasQdqNodes>[0],
-    bytes: Uint8Array,
-  ): Promise<{ file?: string; dir?: string; notes: string[]; calibration?: CompiledEngine['calibration'] }> {
-    if (hasQdqNodes(model)) {
-      return { notes: ['int8 from the model’s own Q/DQ nodes (explicit quantization)'] };
-    }
-    if (!request.calibration || request.calibration.samples.length === 0) {
-      throw new InputError(
-        `${request.modelPath}: int8 on TensorRT needs Q/DQ nodes in the model or models[].calibration.data for kiln to add them (trtexec --int8 alone sets placeholder ranges, not calibrated ones)`,
-      );
-    }
-    const qdq = await buildQdqModel(bytes, request, TENSORRT_INT8_SCHEME);
-    await mkdir(this.options.workDir, { recursive: true });
-    const dir = await mkdtemp(path.join(this.options.workDir, 'qdq-'));
-    const file = path.join(dir, 'model.qdq.onnx');
-    await writeFile(file, qdq.model);
-    return {
-      file,
-      dir,
-      notes: [
-        ...qdq.notes,
-        'int8 from kiln’s Q/DQ model (explicit quantization, int8 symmetric activations)',
-      ],
-      calibration: qdq.calibration,
     };
   }
 

@@ -16,7 +16,8 @@ import { compareHardware, describeMismatch } from '../../src/core/hardware-match
 import type { HostTensor } from '../../src/core/tensor.js';
 import { TensorRtBackend } from '../../src/backends/tensorrt.js';
 import type { GpuFingerprint, ToolRunner, TrtCompatibility } from '../../src/backends/tensorrt.js';
-import { engineInputBytes, hasQdqNodes } from '../../src/backends/tensorrt-model.js';
+import { hasQdqNodes } from '../../src/backends/tensorrt-int8.js';
+import { engineInputBytes } from '../../src/backends/tensorrt-model.js';
 import { writeSyntheticModels } from '../fixtures/synthetic-models.js';
 
 const { onnx } = onnxProto;
