@@ -29,6 +29,8 @@ export interface FixtureHost {
   table?: FixtureAnswer;
   trtexec?: FixtureAnswer;
   ldconfig?: FixtureAnswer;
+  /** `nvidia-smi -L` output. */
+  list?: FixtureAnswer;
   /** `ldd <trtexec>` output. */
   ldd?: FixtureAnswer;
   /** Symlink targets the probe may resolve; any other path reads as missing (never this machine's). */
@@ -44,6 +46,7 @@ export function probeFixtureHost(host: FixtureHost): Promise<HostProbe> {
   if (host.trtexec !== undefined) map['trtexec --version'] = host.trtexec;
   if (host.ldconfig !== undefined) map['ldconfig -p'] = host.ldconfig;
   if (host.ldd !== undefined) map.ldd = host.ldd;
+  if (host.list !== undefined) map['nvidia-smi -L'] = host.list;
   const links = host.realpath ?? {};
   return probeHost(fixtureRunner(map), {
     realpath: async (file) => {

@@ -31,6 +31,28 @@ describe('probeHost on recorded hosts', () => {
     });
   });
 
+  it('a MIG device is fingerprinted as its parent GPU plus its MIG profile (nvidia-smi -L)', async () => {
+    const probe = await probeFixtureHost({
+      query: smi('h100-mig.query-gpu.csv'),
+      q: smi('h100-mig.q.txt'),
+      list: smi('derived.h100-mig.L.txt'),
+    });
+    expect(probe.migDevices.map((d) => [d.profile, d.gpuIndex])).toEqual([
+      ['3g.40gb', 0],
+      ['2g.20gb', 0],
+      ['1g.10gb', 0],
+      ['1g.10gb', 0],
+    ]);
+    const slice = gpuFingerprint(probe, 'MIG-00000000-0000-0000-0000-000000000003');
+    expect(slice).toMatchObject({ name: 'NVIDIA H100 80GB HBM3', computeCapability: '9.0', mig: '2g.20gb' });
+    expect(gpuFingerprint(probe, 0)).not.toHaveProperty('mig');
+    expect(() => gpuFingerprint(probe, 'MIG-ffffffff-0000-0000-0000-000000000000')).toThrow(
+      /^no MIG device with UUID MIG-ffffffff-0000-0000-0000-000000000000 on this host \(MIG devices: MIG-00000000-/,
+    );
+    // Without MIG mode nvidia-smi -L is not even asked.
+    expect((await HOSTS.l40s()).migDevices).toEqual([]);
+  });
+
   it('MIG-enabled H100 and H200', async () => {
     expect((await HOSTS.h100Mig()).gpus[0]?.migMode).toBe('enabled');
     const h200 = await HOSTS.h200();
@@ -162,9 +184,9 @@ describe('probeHost on recorded hosts', () => {
     expect(() => gpuFingerprint(probe, 'GPU-00000000-0000-0000-0000-000000000000')).toThrow(
       /^no GPU with UUID GPU-00000000-0000-0000-0000-000000000000 on this host \(GPUs: GPU-31515c3d-.*GPU-011b2cfe-2b8e-1cb0-19e1-1b764e854dfc\)$/,
     );
-    // Fail closed: a MIG slice's key would need its profile, which kiln does not read yet.
+    // This host's MIG devices were not listed (MIG mode disabled): a MIG UUID is no device here.
     expect(() => gpuFingerprint(probe, 'MIG-GPU-62989189-9e1e-ac75-4676-114f14998542/1/0')).toThrow(
-      /cannot fingerprint a MIG instance yet/,
+      'no MIG device with UUID MIG-GPU-62989189-9e1e-ac75-4676-114f14998542/1/0 on this host (MIG devices: none)',
     );
   });
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { probeCpuIsa } from '../cpu-isa.js';
 import { InputError } from '../../core/errors.js';
 import { isMissing, type CommandRunner } from './command-runner.js';
+import { parseSmiList, type MigDevice } from './nvidia-smi-list.js';
 import {
   classifySmiFailure,
   computeCapabilityFromName,
@@ -40,6 +41,8 @@ export interface ProbedGpu {
 /** The host fingerprint `kiln-agent probe` prints (docs/agent.md "Commands"). */
 export interface HostProbe {
   gpus: ProbedGpu[];
+  /** MIG devices (`nvidia-smi -L`), read only when a GPU has MIG mode enabled. */
+  migDevices: MigDevice[];
   driver: string | null;
   /** The highest CUDA version the driver supports, as nvidia-smi reports it. */
   cuda: string | null;
@@ -74,6 +77,7 @@ export async function probeHost(runner: CommandRunner, options: ProbeHostOptions
   const isa = probeCpuIsa(options.cpuinfo, arch);
   const probe: HostProbe = {
     gpus: [],
+    migDevices: [],
     driver: null,
     cuda: null,
     cudaRuntime: null,
@@ -123,6 +127,10 @@ async function probeNvidiaSmi(runner: CommandRunner, probe: HostProbe): Promise<
   probe.driver =
     (oldDriver ? null : parseGpuQuery(result.stdout)[0]?.driverVersion) ?? query?.driverVersion ?? null;
   probe.cuda = query?.cudaVersion ?? null;
+  if (probe.gpus.some((g) => g.migMode === 'enabled')) {
+    const list = await runner.run('nvidia-smi', ['-L']);
+    if (!isMissing(list) && list.exitCode === 0) probe.migDevices = parseSmiList(list.stdout);
+  }
   if (probe.cuda === null) {
     const table = await runner.run('nvidia-smi', []);
     if (!isMissing(table) && table.exitCode === 0) probe.cuda = parseSmiTableHeader(table.stdout).cudaVersion;
@@ -211,6 +219,8 @@ export interface GpuFingerprint {
   /** The CUDA version the driver reports (nvidia-smi's "CUDA Version"). */
   cuda: string | null;
   tensorrt: string | null;
+  /** The MIG profile ("3g.40gb") when the selector names a MIG device. */
+  mig?: string;
 }
 
 /**
@@ -219,10 +229,11 @@ export interface GpuFingerprint {
  */
 export function selectGpu(probe: HostProbe, selector: number | string): ProbedGpu {
   if (typeof selector === 'string' && selector.startsWith('MIG-')) {
-    // nvidia-smi's GPU query lists parent GPUs only; fingerprinting a MIG slice needs its profile.
-    throw new InputError(
-      `GPU ${selector}: kiln cannot fingerprint a MIG instance yet (lease the whole GPU by its GPU- UUID)`,
-    );
+    // The GPU query lists parent GPUs only: a MIG device is its parent plus its profile (migDevice).
+    const mig = migDevice(probe, selector);
+    const parent = probe.gpus.find((g) => g.index === mig.gpuIndex);
+    if (!parent) throw new InputError(`MIG device ${selector}: its GPU ${mig.gpuIndex} is not listed`);
+    return parent;
   }
   const gpu =
     typeof selector === 'number'
@@ -235,6 +246,16 @@ export function selectGpu(probe: HostProbe, selector: number | string): ProbedGp
     throw new InputError(`no GPU with ${what} on this host (GPUs: ${have})`);
   }
   return gpu;
+}
+
+/** The MIG device a `MIG-…` UUID names (`nvidia-smi -L`); InputError naming those there are. */
+export function migDevice(probe: HostProbe, uuid: string): MigDevice {
+  const found = probe.migDevices.find((d) => d.uuid.toLowerCase() === uuid.toLowerCase());
+  if (!found) {
+    const have = probe.migDevices.map((d) => d.uuid).join(', ') || 'none';
+    throw new InputError(`no MIG device with UUID ${uuid} on this host (MIG devices: ${have})`);
+  }
+  return found;
 }
 
 /**
@@ -258,5 +279,9 @@ export function gpuFingerprint(probe: HostProbe, selector: number | string): Gpu
     driverMajor,
     cuda: probe.cuda,
     tensorrt: probe.tensorrt?.version ?? null,
+    // A MIG slice is its own engine target: SM count and memory differ per profile.
+    ...(typeof selector === 'string' && selector.startsWith('MIG-')
+      ? { mig: migDevice(probe, selector).profile }
+      : {}),
   };
 }
