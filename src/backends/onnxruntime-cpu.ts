@@ -5,20 +5,17 @@ import { ortLogSeverity } from './ort-log.js';
 import { firstLine, InputError } from '../core/errors.js';
 import type { Precision } from '../core/results.js';
 import type { Backend, CompiledEngine, CompileRequest, EngineSession, SessionOptions } from './backend.js';
-import { collectHistograms } from './activation-capture.js';
-import { calibrate } from './calibration.js';
 import { probeCpuIsa } from './cpu-isa.js';
 import { inlineExternalData } from './external-data-inline.js';
 import { loadOnnxModel } from './onnx-model.js';
 import { pinFailureHint } from './pin-failure-hint.js';
 import { pinInputShapes } from './pin-input-shapes.js';
-import { basicOptimized } from './calibration-graph.js';
-import { foldAffine } from './fold-affine.js';
 import { externalDataFolder, wrapOrtSession } from './ort-session.js';
 import { pinnedDims } from './profile-dims.js';
-import { DEFAULT_QDQ_OPS, quantizableTensors, quantizeQdq } from './qdq-quantizer.js';
+import { buildQdqModel } from './qdq-build.js';
+import { DEFAULT_QDQ_OPS } from './qdq-quantizer.js';
+import { DEFAULT_MIXED_PRECISION } from './quant-sensitivity.js';
 import type { QdqOptions } from './qdq-quantizer.js';
-import { chooseFp32Nodes, DEFAULT_MIXED_PRECISION } from './quant-sensitivity.js';
 import type { MixedPrecisionPolicy } from './quant-sensitivity.js';
 
 /**
@@ -153,40 +150,9 @@ function int8Scheme(): QdqOptions & {
   };
 }
 
-/**
- * pinned fp32 model → ORT basic optimizations (Conv+BatchNorm fused, Constants folded, saved as
- * ONNX) → constant Mul/Add/Div folded into adjacent Convs and spelled-out HardSwish shortened
- * (exact up to rounding; the Conv inputs and outputs calibrated keep their basic-graph names and
- * values, so drift can still observe them there) → activations on the calibration samples → ranges
- * → QDQ model. The caller then applies all optimizations, which fuse the QDQ groups into int8 kernels.
- */
-async function quantize(pinned: Uint8Array, request: CompileRequest) {
-  const where = `${request.modelPath}: int8 profile '${request.profile.name}'`;
-  const calibration = request.calibration;
-  if (!calibration || calibration.samples.length === 0) {
-    throw new InputError(`${where}: int8 needs calibration samples (set models[].calibration.data)`);
-  }
-  const scheme = int8Scheme();
-  // Folded before calibration, so the ranges are those of the graph that is quantized.
-  const basic = foldAffine(await basicOptimized(pinned, where, path.dirname(request.modelPath))).model;
-  const names = quantizableTensors(basic, scheme);
-  const histograms = await collectHistograms(basic, names, calibration.samples);
-  const result = calibrate(histograms, calibration.method, calibration.percentile, scheme.activationType);
-  const mixed = await chooseFp32Nodes(basic, result, calibration.samples, scheme, scheme.mixedPrecision);
-  const qdq = quantizeQdq(basic, result, { ...scheme, keepFp32: mixed.keepFp32 });
-  const sqnr = (db: number) => (Number.isFinite(db) ? `${db.toFixed(1)} dB` : String(db));
-  const notes = [
-    `int8 QDQ (${scheme.activationType} activations, int8 per-channel weights${scheme.reduceRange ? ', 7-bit' : ''}): ` +
-      `${qdq.quantizedNodes} nodes quantized, ${qdq.skipped.length} left fp32, ` +
-      `${calibration.method} calibration on ${calibration.samples.length} samples; ` +
-      `output SQNR vs fp32 on calibration samples ${sqnr(mixed.initialSqnrDb)} all-int8` +
-      (mixed.keepFp32.length > 0
-        ? `, ${sqnr(mixed.finalSqnrDb)} with ${mixed.keepFp32.length} sensitive nodes left fp32`
-        : '') +
-      ` (target ${scheme.mixedPrecision.targetSqnrDb} dB)`,
-    ...qdq.skipped.map((s) => `int8: left fp32: ${s.op} '${s.node}': ${s.reason}`),
-  ];
-  return { model: qdq.model, calibration: result, notes, skipped: qdq.skipped };
+/** pinned fp32 model → QDQ model in this backend's scheme (qdq-build.ts). */
+function quantize(pinned: Uint8Array, request: CompileRequest) {
+  return buildQdqModel(pinned, request, int8Scheme());
 }
 
 function sessionOptions(options: SessionOptions): ort.InferenceSession.SessionOptions {

@@ -160,6 +160,7 @@ export class OnnxRuntimeGpuBackend implements Backend {
       computeCapability: fp.computeCapability,
       driverMajor: fp.driverMajor,
       cuda: fp.cuda,
+      ...(fp.mig !== undefined ? { mig: fp.mig } : {}),
       ...(this.options.provider === 'tensorrt' ? { tensorrt: fp.tensorrt } : {}),
     };
   }

@@ -40,6 +40,12 @@ export interface QdqOptions {
    * part of its calibrated range they can tell apart only (default true): finer steps, same result.
    */
   consumerRanges?: boolean;
+  /**
+   * Quantize Conv/Gemm biases to int32 (default true, ORT's scheme). TensorRT keeps biases float:
+   * its explicit quantization reads int8 Q/DQ only (onnx/onnx-tensorrt 8.6-GA
+   * builtin_op_importers.cpp QuantDequantLinearHelper builds int8 layers).
+   */
+  quantizeBias?: boolean;
   /** Nodes (by name) to leave in fp32 whatever their op, each with the reason reported in `skipped`. */
   keepFp32?: readonly SkippedNode[];
 }
@@ -312,7 +318,7 @@ function build(
       prologue.push(dq(qName, sName, zName, out, axis));
       inputs[plan.weight.index] = out;
     }
-    if (plan.bias !== undefined && weightScales) {
+    if (plan.bias !== undefined && weightScales && (options.quantizeBias ?? true)) {
       const b = weights.get(inputs[plan.bias] ?? '') as Tensor;
       const xScale = params(inputs[0] ?? '').scale;
       const values = floatValues(b) as Float32Array;

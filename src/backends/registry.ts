@@ -2,7 +2,7 @@ import { InputError } from '../core/errors.js';
 import type { Backend } from './backend.js';
 import { detectOrtGpuLibrary, OnnxRuntimeGpuBackend } from './onnxruntime-gpu.js';
 import { OnnxRuntimeCpuBackend } from './onnxruntime-cpu.js';
-import type { Availability, GpuFingerprint } from './tensorrt.js';
+import type { Availability, GpuFingerprint, TrtCompatibility } from './tensorrt.js';
 import { detectTensorRt, TensorRtBackend } from './tensorrt.js';
 import { defaultBackendHost } from './host/default-host.js';
 
@@ -37,11 +37,15 @@ export function backendAvailability(name: string): Availability {
   }
 }
 
-/** Backends this build of kiln can run on this host, by config name. */
+/**
+ * Backends this build of kiln can run on this host, by config name. `trt` is the target's TensorRT
+ * section (plan portability); a host-side backend (verify, deploy) is created without it.
+ */
 export function createBackend(
   name: string,
   where: string,
   host: BackendHost = defaultBackendHost(),
+  trt?: TrtCompatibility,
 ): Backend {
   const availability = backendAvailability(name);
   if (!availability.available) {
@@ -59,6 +63,7 @@ export function createBackend(
           fingerprint: host.gpuFingerprint,
           timingCacheDir: host.cacheDir,
           workDir: host.workDir,
+          ...(trt !== undefined ? { trt } : {}),
         });
       }
       return new OnnxRuntimeGpuBackend({ provider: 'cuda', fingerprint: host.gpuFingerprint });

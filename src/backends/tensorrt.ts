@@ -23,7 +23,16 @@ import type {
 import { describeModel, loadOnnxModel } from './onnx-model.js';
 import type { IoSpec } from './onnx-model.js';
 import { OnnxRuntimeCpuBackend } from './onnxruntime-cpu.js';
-import { TRTEXEC, trtexecBenchArgs, trtexecBuildArgs, trtexecGoldenArgs } from './trtexec-args.js';
+import { int8OnnxFile, TENSORRT_INT8_SCHEME } from './tensorrt-int8.js';
+import { assertTensorRtCanCheck, engineInputBytes, narrowsInt64 } from './tensorrt-model.js';
+import {
+  TRTEXEC,
+  trtAtLeast,
+  trtexecBenchArgs,
+  trtexecBuildArgs,
+  trtexecGoldenArgs,
+} from './trtexec-args.js';
+import type { HardwareCompatibility } from './trtexec-args.js';
 import {
   buildSeconds,
   explainTrtexecFailure,
@@ -104,11 +113,20 @@ export interface GpuFingerprint {
   name: string;
   /** "8.6" */
   computeCapability: string;
+  /** A minimum, not an identity: recorded, not keyed (artifact-key.ts MINIMUM_HARDWARE_FIELDS). */
   driverMajor: number;
-  /** "12.4" */
+  /** "12.4", the CUDA version the driver supports: a minimum like the driver. */
   cuda: string;
-  /** "10.3.0" */
+  /** "10.3.0", the loaded libnvinfer's version (host-probe.ts), not trtexec's banner. */
   tensorrt: string;
+  /** The MIG profile ("1g.10gb") when the leased device is a MIG instance. */
+  mig?: string;
+}
+
+/** `targets[].trt` of kiln.yaml: how portable the plans are. */
+export interface TrtCompatibility {
+  hardwareCompatibility?: HardwareCompatibility;
+  versionCompatible?: boolean;
 }
 
 /** "8.6" → "sm86". */
@@ -128,8 +146,8 @@ export interface TensorRtBackendOptions {
   trtexec?: string;
   /** Builder workspace limit in MiB; trtexec's default (the whole GPU) when absent. */
   workspaceMiB?: number;
-  /** int8 calibration cache for a model; absent: int8 means explicit Q/DQ in the model. */
-  calibrationCache?: (request: CompileRequest) => string | undefined;
+  /** Hardware / version compatibility of the plans (kiln.yaml `targets[].trt`). */
+  trt?: TrtCompatibility;
   /** Build timeout; a first build without timing cache can take many minutes. */
   buildTimeoutMs?: number;
   /** Timeout of one golden or benchmark run. */
@@ -161,23 +179,38 @@ export class TensorRtBackend implements Backend {
     return (await this.options.fingerprint()).tensorrt;
   }
 
+  /**
+   * What a plan is tied to: the GPU (model and compute capability; only the compute capability
+   * with hardware compatibility same-compute-capability, neither with ampere+, as TensorRT
+   * documents), the MIG profile, the TensorRT version (and whether the plan is version-compatible).
+   * The driver and its CUDA version are recorded as minimums, not keyed (hardware-match.ts).
+   */
   async hardwareFingerprint(): Promise<Record<string, unknown>> {
     const fp = await this.options.fingerprint();
+    const level = this.options.trt?.hardwareCompatibility ?? 'none';
     return {
       kind: 'gpu',
-      gpu: fp.name,
-      computeCapability: fp.computeCapability,
+      ...(level === 'none' ? { gpu: fp.name } : {}),
+      ...(level === 'ampere+' ? {} : { computeCapability: fp.computeCapability }),
+      ...(level === 'none' ? {} : { hardwareCompatibility: level }),
+      ...(fp.mig !== undefined ? { mig: fp.mig } : {}),
+      tensorrt: fp.tensorrt,
+      ...(this.options.trt?.versionCompatible ? { versionCompatible: true } : {}),
       driverMajor: fp.driverMajor,
       cuda: fp.cuda,
-      tensorrt: fp.tensorrt,
     };
   }
 
+  /**
+   * int8 is explicit quantization from a QDQ model: the model's own Q/DQ nodes, or kiln's from the
+   * calibration data (TENSORRT_INT8_SCHEME; the data's hash is keyed as `calibration`). The
+   * precision flags per version follow from the keyed TensorRT version (trtexec-args.ts).
+   */
   compileOptions(precision: Precision): Record<string, unknown> {
     return {
       tool: 'trtexec',
       precision,
-      ...(precision === 'int8' ? { int8: this.options.calibrationCache ? 'calibrated-or-qdq' : 'qdq' } : {}),
+      ...(precision === 'int8' ? { int8: { quantization: 'explicit-qdq', kiln: TENSORRT_INT8_SCHEME } } : {}),
       ...(this.options.workspaceMiB !== undefined ? { workspaceMiB: this.options.workspaceMiB } : {}),
     };
   }
@@ -188,8 +221,14 @@ export class TensorRtBackend implements Backend {
 
   async compile(request: CompileRequest): Promise<CompiledEngine> {
     const fp = await this.options.fingerprint();
-    const { model } = await loadOnnxModel(request.modelPath);
+    const { model, bytes } = await loadOnnxModel(request.modelPath);
     const io = describeModel(model);
+    assertTensorRtCanCheck(model, io.outputs, fp.tensorrt, request.modelPath);
+    if (this.options.trt?.hardwareCompatibility === 'ampere+' && !trtAtLeast(fp.computeCapability, 8, 0)) {
+      throw new InputError(
+        `${request.modelPath}: trt.hardwareCompatibility ampere+ builds only on Ampere or later GPUs (compute capability 8.0+), this GPU ${fp.name} is ${fp.computeCapability}`,
+      );
+    }
     const dynamicInputs = new Set(
       io.inputs.filter((i) => i.unknownRank || i.dims.some((d) => typeof d !== 'number')).map((i) => i.name),
     );
@@ -200,54 +239,70 @@ export class TensorRtBackend implements Backend {
       this.options.timingCacheDir,
       `trtexec-${smName(fp.computeCapability)}-trt${fp.tensorrt}.timing-cache`,
     );
-    const calibrationCache =
-      request.precision === 'int8' ? this.options.calibrationCache?.(request) : undefined;
-    const args = trtexecBuildArgs({
-      modelPath: request.modelPath,
-      enginePath,
-      profile: request.profile,
-      precision: request.precision,
-      dynamicInputs,
-      timingCacheFile,
-      tensorrtMajor: Number(fp.tensorrt.split('.')[0]),
-      ...(calibrationCache !== undefined ? { calibrationCache } : {}),
-      ...(this.options.workspaceMiB !== undefined ? { workspaceMiB: this.options.workspaceMiB } : {}),
-    });
+    const int8 =
+      request.precision === 'int8'
+        ? await int8OnnxFile(request, model, bytes, this.options.workDir)
+        : undefined;
     const what = `${request.modelPath}: TensorRT could not build profile '${request.profile.name}' (${request.precision})`;
     let log: string;
     try {
+      const args = trtexecBuildArgs({
+        modelPath: int8?.file ?? request.modelPath,
+        enginePath,
+        profile: request.profile,
+        precision: request.precision,
+        dynamicInputs,
+        timingCacheFile,
+        tensorrt: fp.tensorrt,
+        ...(this.options.trt?.hardwareCompatibility !== undefined
+          ? { hardwareCompatibility: this.options.trt.hardwareCompatibility }
+          : {}),
+        ...(this.options.trt?.versionCompatible ? { versionCompatible: true } : {}),
+        ...(this.options.workspaceMiB !== undefined ? { workspaceMiB: this.options.workspaceMiB } : {}),
+      });
       log = await this.exec(args, what, this.options.buildTimeoutMs ?? 60 * 60_000);
     } catch (error) {
       // A build that failed midway may leave a partial plan: nothing half-built stays in outDir.
       await rm(enginePath, { force: true });
       throw error;
+    } finally {
+      if (int8?.dir !== undefined) await rm(int8.dir, { recursive: true, force: true });
     }
     if (!(await isFile(enginePath))) {
       throw new InputError(`${what}: trtexec reported success but wrote no ${fileName}`, {
         cause: new Error(tail(log)),
       });
     }
-    await writeFile(`${enginePath}${IO_SUFFIX}`, JSON.stringify({ inputs: io.inputs, outputs: io.outputs }));
+    const sidecar: EngineIo = { inputs: io.inputs, outputs: io.outputs, tensorrt: fp.tensorrt };
+    await writeFile(`${enginePath}${IO_SUFFIX}`, JSON.stringify(sidecar));
     const seconds = buildSeconds(log);
-    const version = tensorrtVersionFromBanner(log) ?? fp.tensorrt;
+    // The banner is trtexec's compile-time NV_TENSORRT_VERSION, the probe's the loaded library.
+    const banner = tensorrtVersionFromBanner(log);
     return {
       fileName,
       notes: [
-        `trtexec, TensorRT ${version} on ${smName(fp.computeCapability)}${seconds !== undefined ? `, built in ${seconds} s` : ''}; the plan runs only on this compute capability and TensorRT version (keyed).`,
-        ...(request.precision === 'int8'
+        `trtexec, TensorRT ${fp.tensorrt} on ${smName(fp.computeCapability)}${seconds !== undefined ? `, built in ${seconds} s` : ''}; the plan runs only on this GPU and TensorRT version unless built hardware- or version-compatible (keyed).`,
+        ...(banner !== undefined && banner !== fp.tensorrt
           ? [
-              calibrationCache
-                ? `int8 calibrated from ${path.basename(calibrationCache)}`
-                : 'int8 from the model’s Q/DQ nodes',
+              `trtexec was compiled against TensorRT ${banner} but loads libnvinfer ${fp.tensorrt}: the plan belongs to ${fp.tensorrt}`,
             ]
           : []),
+        ...(narrowsInt64(fp.tensorrt) && io.inputs.concat(io.outputs).some((t) => t.dtype === 'int64')
+          ? [
+              `TensorRT ${fp.tensorrt} runs int64 inputs and outputs as int32 (values beyond int32 are refused)`,
+            ]
+          : []),
+        ...(int8?.notes ?? []),
       ],
+      ...(int8?.calibration ? { calibration: int8.calibration } : {}),
     };
   }
 
   async openEngine(enginePath: string, _options: SessionOptions): Promise<EngineSession> {
     // trtexec has no intra-op thread knob: the engine runs on the GPU, one stream.
     const io = await readIo(enginePath);
+    // A sidecar from before kiln recorded the version: the plan only loads on this host's version anyway.
+    const narrow = narrowsInt64(io.tensorrt ?? (await this.options.fingerprint()).tensorrt);
     const dtypes: Record<string, TensorDtype> = Object.fromEntries(
       io.outputs.filter((o) => isTensorDtype(o.dtype)).map((o) => [o.name, o.dtype as TensorDtype]),
     );
@@ -256,7 +311,7 @@ export class TensorRtBackend implements Backend {
       inputNames: io.inputs.map((i) => i.name),
       outputNames: io.outputs.map((o) => o.name),
       run: (inputs) =>
-        this.withInputs(inputs, async (dir, inputFiles) => {
+        this.withInputs(inputs, narrow, async (dir, inputFiles) => {
           const outputPath = path.join(dir, 'output.json');
           const args = trtexecGoldenArgs({ enginePath, shapes: shapesOf(inputs), inputFiles, outputPath });
           await this.exec(
@@ -266,10 +321,10 @@ export class TensorRtBackend implements Backend {
           );
           return parseExportOutput(await readFile(outputPath, 'utf8'), outputPath, dtypes);
         }),
-      benchmark: (inputs, settings) => this.benchmark(enginePath, inputs, settings),
-      timedBlock: (inputs, iterations) => this.timedBlock(enginePath, inputs, iterations),
+      benchmark: (inputs, settings) => this.benchmark(enginePath, inputs, settings, narrow),
+      timedBlock: (inputs, iterations) => this.timedBlock(enginePath, inputs, iterations, narrow),
       bind: (inputs) => () =>
-        this.benchmark(enginePath, inputs, { warmup: 0, minSamples: 1, maxSamples: 1, budgetMs: 0 }),
+        this.benchmark(enginePath, inputs, { warmup: 0, minSamples: 1, maxSamples: 1, budgetMs: 0 }, narrow),
       release: async () => {},
     };
     return session;
@@ -289,8 +344,9 @@ export class TensorRtBackend implements Backend {
     enginePath: string,
     inputs: Record<string, HostTensor>,
     settings: BenchmarkSettings,
+    narrowInt64: boolean,
   ): Promise<number[]> {
-    return this.withInputs(inputs, async (dir, inputFiles) => {
+    return this.withInputs(inputs, narrowInt64, async (dir, inputFiles) => {
       const timesPath = path.join(dir, 'times.json');
       const args = trtexecBenchArgs({
         enginePath,
@@ -321,8 +377,9 @@ export class TensorRtBackend implements Backend {
     enginePath: string,
     inputs: Record<string, HostTensor>,
     iterations: number,
+    narrowInt64: boolean,
   ): Promise<number[]> {
-    return this.withInputs(inputs, async (dir, inputFiles) => {
+    return this.withInputs(inputs, narrowInt64, async (dir, inputFiles) => {
       const timesPath = path.join(dir, 'times.json');
       const args = trtexecBenchArgs({
         enginePath,
@@ -345,6 +402,7 @@ export class TensorRtBackend implements Backend {
 
   private async withInputs<T>(
     inputs: Record<string, HostTensor>,
+    narrowInt64: boolean,
     use: (dir: string, inputFiles: Record<string, string>) => Promise<T>,
   ): Promise<T> {
     await mkdir(this.options.workDir, { recursive: true });
@@ -354,7 +412,7 @@ export class TensorRtBackend implements Backend {
       for (const [i, [name, tensor]] of Object.entries(inputs).entries()) {
         // Files are named by position: tensor names may hold characters no path should.
         const file = path.join(dir, `input-${i}.bin`);
-        await writeFile(file, rawBytes(tensor));
+        await writeFile(file, engineInputBytes(name, tensor, narrowInt64));
         inputFiles[name] = file;
       }
       return await use(dir, inputFiles);
@@ -392,7 +450,14 @@ async function isFile(file: string): Promise<boolean> {
   }
 }
 
-async function readIo(enginePath: string): Promise<{ inputs: IoSpec[]; outputs: IoSpec[] }> {
+/** The sidecar: the model's I/O and the TensorRT version that built the plan (8.6 narrows int64). */
+interface EngineIo {
+  inputs: IoSpec[];
+  outputs: IoSpec[];
+  tensorrt?: string;
+}
+
+async function readIo(enginePath: string): Promise<EngineIo> {
   const file = `${enginePath}${IO_SUFFIX}`;
   let text: string;
   try {
@@ -405,20 +470,19 @@ async function readIo(enginePath: string): Promise<{ inputs: IoSpec[]; outputs: 
       },
     );
   }
-  const doc = JSON.parse(text) as { inputs?: IoSpec[]; outputs?: IoSpec[] };
+  const doc = JSON.parse(text) as { inputs?: IoSpec[]; outputs?: IoSpec[]; tensorrt?: unknown };
   if (!Array.isArray(doc.inputs) || !Array.isArray(doc.outputs)) {
     throw new InputError(`${file}: expected {inputs, outputs} lists`);
   }
-  return { inputs: doc.inputs, outputs: doc.outputs };
+  return {
+    inputs: doc.inputs,
+    outputs: doc.outputs,
+    ...(typeof doc.tensorrt === 'string' ? { tensorrt: doc.tensorrt } : {}),
+  };
 }
 
 function shapesOf(inputs: Record<string, HostTensor>): Record<string, number[]> {
   return Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, t.shape]));
-}
-
-/** The tensor's bytes as trtexec's --loadInputs reads them: raw, C order, host (little) endian. */
-function rawBytes(t: HostTensor): Uint8Array {
-  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
 function tail(log: string): string {

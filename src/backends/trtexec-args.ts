@@ -10,8 +10,7 @@
  * - A static model refuses explicit build shapes ("Static model does not take explicit shapes"), so
  *   build shapes are given only for inputs that have a dynamic dim.
  * - `--memPoolSize` is given in MiB without a suffix: 8.6 reads MiB, 10.x+ defaults to MiB.
- * - TensorRT 11 builds strongly typed networks and dropped `--fp16`/`--calib`: fp16/int8 there need
- *   a model that already carries those types, so they are refused for major >= 11.
+ * - Precision and compatibility flags differ per version: see precisionFlags and compatibilityFlags.
  */
 import { InputError } from '../core/errors.js';
 import type { Precision } from '../core/results.js';
@@ -33,11 +32,27 @@ export function trtexecTensorName(name: string): string {
   return name.includes(':') ? `'${name}'` : name;
 }
 
-/** `x:1x3x384x384,'in:0':1x2` (a scalar is written `name:scalar`, trtexec's spelling). */
+/**
+ * `x:1x3x384x384,'in:0':1x2,'s':`. A scalar is its quoted name with nothing after the colon: 8.6
+ * parses dims with `stoi` and has no `scalar` keyword (NVIDIA/TensorRT v8.6.1
+ * samples/common/sampleOptions.cpp `stringToValue<std::vector<int32_t>>`; `scalar` arrived in
+ * 10.0), and an unquoted `s:` is split by `splitToStringVec`, which drops the empty last field, so
+ * the name would be read as the value. The quoted form's value is the empty string, an empty dims
+ * list, on 8.6 and 10.x alike (`splitNameAndValue`, both tags).
+ */
 export function shapeSpec(shapes: Readonly<Record<string, readonly number[]>>): string {
   return Object.entries(shapes)
-    .map(([name, dims]) => `${trtexecTensorName(name)}:${dims.length === 0 ? 'scalar' : dims.join('x')}`)
+    .map(([name, dims]) =>
+      dims.length === 0
+        ? `'${trtexecTensorNameChecked(name)}':`
+        : `${trtexecTensorName(name)}:${dims.join('x')}`,
+    )
     .join(',');
+}
+
+function trtexecTensorNameChecked(name: string): string {
+  trtexecTensorName(name);
+  return name;
 }
 
 function pick(
@@ -48,6 +63,9 @@ function pick(
   return Object.fromEntries(Object.entries(shapes).filter(([name]) => dynamicInputs.has(name)));
 }
 
+/** How much of the GPU a plan is tied to (TensorRT's HardwareCompatibilityLevel; kiln.yaml spelling). */
+export type HardwareCompatibility = 'none' | 'ampere+' | 'same-compute-capability';
+
 export interface TrtBuildArgs {
   modelPath: string;
   enginePath: string;
@@ -55,17 +73,86 @@ export interface TrtBuildArgs {
   precision: Precision;
   /** Inputs with a dynamic dim; only these get shape flags (a static model refuses them). All when absent. */
   dynamicInputs?: ReadonlySet<string>;
-  /** int8 only: a calibration cache (implicit quantization). Absent: the model carries explicit Q/DQ nodes. */
-  calibrationCache?: string;
   /** Host-cache path of the timing cache (created by trtexec on first use, reused after). */
   timingCacheFile?: string;
   /** Builder workspace pool limit in MiB. */
   workspaceMiB?: number;
-  /** TensorRT major version of the host, for flags that changed (fp16/int8 in 11.x). */
-  tensorrtMajor?: number;
+  /** TensorRT version of the host ("10.3.0"): flags differ between 8.6, 10.x and 11.x. */
+  tensorrt: string;
+  /** `--hardwareCompatibilityLevel`; 'none' (the default) adds no flag. */
+  hardwareCompatibility?: HardwareCompatibility;
+  /** `--versionCompatible`: the plan embeds the lean runtime and loads on later TensorRT versions. */
+  versionCompatible?: boolean;
 }
 
-/** `trtexec --onnx=M --saveEngine=E --skipInference [shapes] [precision] [caches]`. */
+/** "10.3.0" → [10, 3]; anything unreadable is an InputError (a guess would pick wrong flags). */
+export function trtMajorMinor(version: string): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!m) throw new InputError(`TensorRT version '${version}' is not major.minor[.patch]`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** Whether `version` is at least major.minor. */
+export function trtAtLeast(version: string, major: number, minor = 0): boolean {
+  const [a, b] = trtMajorMinor(version);
+  return a > major || (a === major && b >= minor);
+}
+
+/**
+ * The precision flags for a build. int8 is always explicit quantization: the ONNX file carries
+ * Q/DQ nodes (the model's own or kiln's, tensorrt.ts), never `--int8` alone, which sets placeholder
+ * dynamic ranges (NVIDIA/TensorRT samples/trtexec/README.md: trtexec "does not provide calibration
+ * capability"). 8.6 and 9.x: `--int8 --fp16` (Q/DQ layers run int8, the rest may use fp16, the
+ * explicit-quantization recipe of the developer guide). 10.x: `--stronglyTyped`, which takes every
+ * type from the model; trtexec drops `--fp16`/`--int8` next to it with a warning (v10.3.0 sampleOptions.cpp).
+ * 11.x builds strongly typed by default and `--stronglyTyped` is a no-op (main sampleOptions.cpp):
+ * no flag; fp16 there needs an fp16 model and is refused.
+ */
+function precisionFlags(precision: Precision, tensorrt: string): string[] {
+  const [major] = trtMajorMinor(tensorrt);
+  if (precision === 'fp32') return [];
+  if (precision === 'fp16') {
+    if (major >= 11) {
+      throw new InputError(
+        `TensorRT ${major} builds strongly typed networks and has no --fp16: convert the model to fp16 first, or use precision fp32`,
+      );
+    }
+    return ['--fp16'];
+  }
+  if (major >= 11) return [];
+  if (major === 10) return ['--stronglyTyped'];
+  return ['--int8', '--fp16'];
+}
+
+/**
+ * `--hardwareCompatibilityLevel` and `--versionCompatible`, refused where the host's trtexec lacks
+ * them: both arrived in 8.6 (v8.6.1 sampleOptions.cpp: levels none, ampere+);
+ * `sameComputeCapability` in 10.9 (v10.9.0 sampleOptions.cpp; absent in v10.8.0).
+ */
+function compatibilityFlags(o: TrtBuildArgs): string[] {
+  const flags: string[] = [];
+  const level = o.hardwareCompatibility ?? 'none';
+  if (level !== 'none' || o.versionCompatible) {
+    if (!trtAtLeast(o.tensorrt, 8, 6)) {
+      throw new InputError(
+        `TensorRT ${o.tensorrt} has no hardware or version compatibility (TensorRT 8.6 added both): remove trt.hardwareCompatibility / trt.versionCompatible`,
+      );
+    }
+  }
+  if (level === 'ampere+') flags.push('--hardwareCompatibilityLevel=ampere+');
+  if (level === 'same-compute-capability') {
+    if (!trtAtLeast(o.tensorrt, 10, 9)) {
+      throw new InputError(
+        `TensorRT ${o.tensorrt} has no hardwareCompatibilityLevel sameComputeCapability (TensorRT 10.9 added it): use none or ampere+`,
+      );
+    }
+    flags.push('--hardwareCompatibilityLevel=sameComputeCapability');
+  }
+  if (o.versionCompatible) flags.push('--versionCompatible');
+  return flags;
+}
+
+/** `trtexec --onnx=M --saveEngine=E --skipInference [shapes] [precision] [compatibility] [caches]`. */
 export function trtexecBuildArgs(o: TrtBuildArgs): string[] {
   const args = [`--onnx=${o.modelPath}`, `--saveEngine=${o.enginePath}`, '--skipInference'];
   if ('shapes' in o.profile) {
@@ -81,19 +168,7 @@ export function trtexecBuildArgs(o: TrtBuildArgs): string[] {
       );
     }
   }
-  if (o.precision !== 'fp32' && o.tensorrtMajor !== undefined && o.tensorrtMajor >= 11) {
-    throw new InputError(
-      `TensorRT ${o.tensorrtMajor} builds strongly typed networks and has no --${o.precision}: convert the model to ${o.precision} (or Q/DQ) first, or use precision fp32`,
-    );
-  }
-  if (o.precision === 'fp16') args.push('--fp16');
-  if (o.precision === 'int8') {
-    // --int8 alone with a Q/DQ model is explicit quantization; --calib selects implicit (calibrated).
-    args.push('--int8');
-    if (o.calibrationCache !== undefined) args.push(`--calib=${o.calibrationCache}`);
-  } else if (o.calibrationCache !== undefined) {
-    throw new InputError(`trtexec: a calibration cache only applies to int8, not ${o.precision}`);
-  }
+  args.push(...precisionFlags(o.precision, o.tensorrt), ...compatibilityFlags(o));
   if (o.timingCacheFile !== undefined) args.push(`--timingCacheFile=${o.timingCacheFile}`);
   if (o.workspaceMiB !== undefined) {
     if (!Number.isSafeInteger(o.workspaceMiB) || o.workspaceMiB <= 0) {

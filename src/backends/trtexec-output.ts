@@ -150,7 +150,11 @@ function toData(dtype: TensorDtype, values: unknown[], what: string) {
   return data;
 }
 
-/** `&&&& RUNNING|PASSED|FAILED TensorRT.trtexec [TensorRT v100900]` → '10.9.0'; v8601 → '8.6.1'. */
+/**
+ * `&&&& RUNNING|PASSED|FAILED TensorRT.trtexec [TensorRT v100900]` → '10.9.0'; v8601 → '8.6.1'. This is
+ * the version trtexec was COMPILED against (NV_TENSORRT_VERSION, samples/trtexec/trtexec.cpp at v8.6.1
+ * and v10.16), not the libnvinfer it loaded: the key uses the probe's library version instead.
+ */
 export function tensorrtVersionFromBanner(log: string): string | undefined {
   const tag = /TensorRT\.trtexec \[TensorRT v(\d+)\]/.exec(log)?.[1];
   if (tag !== undefined) {

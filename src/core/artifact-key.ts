@@ -33,10 +33,27 @@ export interface KeyInputs {
   /** int8 only (ignored otherwise): everything of the calibration that reaches the compiler. */
   calibration: KeyCalibration | null;
   backend: { name: string; version: string };
-  /** Hardware compatibility fingerprint: what makes an engine non-portable. */
+  /**
+   * Hardware compatibility fingerprint: what makes an engine non-portable. Fields in
+   * MINIMUM_HARDWARE_FIELDS (driver) are recorded with the engine but not keyed.
+   */
   hardware: Record<string, unknown>;
   /** Backend compile options that change the engine, plus COMPILE_OPTIONS_VERSION. */
   compileOptions: Record<string, unknown>;
+}
+
+/**
+ * Hardware fields that are recorded minimums, not identities: an engine needs a driver at least as
+ * new as the one it was built on, so a driver update must neither rebuild nor refuse it. They stay in
+ * `tags.hardware` (hardware-match.ts compares them as minimums) but never reach the key.
+ */
+export const MINIMUM_HARDWARE_FIELDS: readonly string[] = ['driverMajor', 'cuda'];
+
+/** The hardware fingerprint as the key sees it: without the recorded minimums. */
+export function keyedHardware(hardware: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(hardware).filter(([field]) => !MINIMUM_HARDWARE_FIELDS.includes(field)),
+  );
 }
 
 /** The artifact key: sha256 of the canonical JSON of the key inputs. */
@@ -73,7 +90,7 @@ export function keyDocument(inputs: KeyInputs): Record<string, unknown> {
           }
         : null,
     backend: inputs.backend,
-    hardware: inputs.hardware,
+    hardware: keyedHardware(inputs.hardware),
     compileOptions: { ...inputs.compileOptions, kilnCompileOptionsVersion: COMPILE_OPTIONS_VERSION },
   };
 }

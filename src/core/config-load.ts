@@ -95,6 +95,12 @@ function checkUnique(config: RawConfig, file: string): void {
   if (m >= 0) throw dup(file, `models[${m}].name`, config.models[m]!.name, 'model');
   const t = duplicate(config.targets.map((x) => x.name));
   if (t >= 0) throw dup(file, `targets[${t}].name`, config.targets[t]!.name, 'target');
+  const trt = config.targets.findIndex((x) => x.trt !== undefined && x.backend !== 'tensorrt');
+  if (trt >= 0) {
+    throw new InputError(
+      `${file}: targets[${trt}].trt: found a TensorRT section on backend ${config.targets[trt]!.backend}, expected it only on backend tensorrt`,
+    );
+  }
   config.models.forEach((model, i) => {
     const p = duplicate(model.profiles.map((x) => x.name));
     if (p >= 0) throw dup(file, `models[${i}].profiles[${p}].name`, model.profiles[p]!.name, 'profile');

@@ -84,6 +84,17 @@ const model = z.strictObject({
   bench: modelBench.optional(),
 });
 
+/**
+ * TensorRT plan portability (backend tensorrt only): trtexec `--hardwareCompatibilityLevel` and
+ * `--versionCompatible` (TensorRT 8.6+; same-compute-capability 10.9+). Keyed: a portable plan is a
+ * different engine, and its key drops what it is portable across (docs/tensorrt.md).
+ */
+export const TRT_HARDWARE_COMPATIBILITY = ['none', 'ampere+', 'same-compute-capability'] as const;
+const trt = z.strictObject({
+  hardwareCompatibility: z.enum(TRT_HARDWARE_COMPATIBILITY).default('none'),
+  versionCompatible: z.boolean().default(false),
+});
+
 const target = z.strictObject({
   name: safeName,
   'runs-on': z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
@@ -93,6 +104,7 @@ const target = z.strictObject({
         ? `backend '${issue.input}' is not supported yet; supported: ${BACKENDS.join(', ')}`
         : undefined,
   }),
+  trt: trt.optional(),
   expect: z
     .strictObject({
       computeCapability: z.string().optional(),
@@ -156,3 +168,4 @@ export type BenchConfig = RawConfig['bench'];
 export type GatesConfig = RawConfig['gates'];
 export type ToleranceConfig = z.infer<typeof tolerance>;
 export type CalibrationConfig = z.infer<typeof calibration>;
+export type TrtConfig = z.infer<typeof trt>;

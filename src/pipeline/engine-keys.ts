@@ -28,6 +28,8 @@ export async function keysFor(
     const backend = createBackend(
       target.backend,
       `${config.configPath}: targets[${config.targets.indexOf(target)}].backend`,
+      undefined,
+      target.trt,
     );
     const { jobs } = await planEngineJobs(config, models, backend);
     for (const job of jobs) {

@@ -82,7 +82,9 @@ function mismatchesFor(
   host: { hardware: Record<string, unknown>; backendVersion: string },
 ) {
   const mismatches = compareHardware(record.tags.hardware, host.hardware);
-  if (record.tags.backendVersion !== host.backendVersion) {
+  // A version-compatible TensorRT plan's version rule is the hardware `tensorrt` tag's (compareHardware).
+  const versionRuled = record.tags.hardware.versionCompatible === true;
+  if (!versionRuled && record.tags.backendVersion !== host.backendVersion) {
     mismatches.push({
       field: `${record.tags.backend} version`,
       built: record.tags.backendVersion,

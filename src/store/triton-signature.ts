@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
+import { narrowInt64, tensorrtNarrowsInt64 } from '../core/int64-narrow.js';
 import { readNpy } from '../core/npy.js';
 import { formatShape } from '../core/tensor.js';
 import type { HostTensor } from '../core/tensor.js';
@@ -133,6 +134,17 @@ export async function readTritonSignature(dir: string, record: ArtifactRecord): 
   const outputs = new Map<string, TritonTensor>();
   let maxBatchSize = rangedBatchMax(record);
   const warmupInputs: Map<string, HostTensor>[] = [];
+  // A plan from TensorRT < 10 has int32 bindings where the model says int64: Triton's tensorrt
+  // backend refuses TYPE_INT64 for it, so config.pbtxt and the warmup files say int32.
+  const narrow =
+    record.tags.backend === 'tensorrt' && tensorrtNarrowsInt64(String(record.tags.backendVersion));
+  const read = async (files: Record<string, string>) => {
+    const tensors = await readSample(dir, files);
+    if (!narrow) return tensors;
+    return new Map(
+      [...tensors].map(([name, t]) => [name, narrowInt64(t, path.join(dir, files[name] as string))]),
+    );
+  };
   for (const [index, files] of samples.entries()) {
     const names = Object.keys(files.inputs).sort().join(', ');
     if (names !== [...dims.keys()].sort().join(', ')) {
@@ -140,7 +152,7 @@ export async function readTritonSignature(dir: string, record: ArtifactRecord): 
         `${where}: golden sample ${index} has inputs [${names}], expected the profile's [${[...dims.keys()].sort().join(', ')}]`,
       );
     }
-    const sampleInputs = await readSample(dir, files.inputs);
+    const sampleInputs = await read(files.inputs);
     for (const [name, tensor] of sampleInputs) {
       const expected = dims.get(name) as number[];
       if (!fits(expected, tensor.shape)) {
@@ -150,7 +162,7 @@ export async function readTritonSignature(dir: string, record: ArtifactRecord): 
       }
       merge(inputs, name, tensor, expected, path.join(dir, files.inputs[name] as string));
     }
-    const sampleOutputs = await readSample(dir, files.outputs);
+    const sampleOutputs = await read(files.outputs);
     for (const [name, tensor] of sampleOutputs) {
       const dimsSoFar = mergeDims(outputs.get(name)?.dims, tensor.shape);
       merge(outputs, name, tensor, dimsSoFar, path.join(dir, files.outputs[name] as string));

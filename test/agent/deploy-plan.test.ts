@@ -67,6 +67,18 @@ describe('selectEngines', () => {
     );
   });
 
+  it('the driver is a minimum: a newer driver deploys, an older one is refused naming both', () => {
+    const only = release([engine('aaa', 's384', 'tensorrt', H100)]);
+    const newer = { ...H100, driverMajor: 560, cuda: '12.6' };
+    expect(
+      selectEngines(only, hosts({ tensorrt: { fingerprint: newer } })).map((e) => e.key.slice(0, 3)),
+    ).toEqual(['aaa']);
+    const older = { ...H100, driverMajor: 535, cuda: '12.2' };
+    expect(() => selectEngines(only, hosts({ tensorrt: { fingerprint: older } }))).toThrowError(
+      "ocr-det@2 s384/fp16: built for GPU compute capability 9.0, driver 550, CUDA 12.4, TensorRT 10.3.0 (tensorrt engine aaa000000000); this host: GPU compute capability 9.0, driver 535, CUDA 12.2, TensorRT 10.3.0: CUDA 12.2 on this host is older than 12.4, the engine's build host: the engine needs at least 12.4 (update the driver, or rebuild on this host); driver major 535 on this host is older than 550, the engine's build host: the engine needs at least 550 (update the driver, or rebuild on this host)",
+    );
+  });
+
   it('names the ISA features a CPU engine needs and this host lacks', () => {
     const cpu = release([engine('ddd', 's384', 'onnxruntime-cpu', AVX512)]);
     let message = '';

@@ -29,6 +29,12 @@ export interface FixtureHost {
   table?: FixtureAnswer;
   trtexec?: FixtureAnswer;
   ldconfig?: FixtureAnswer;
+  /** `nvidia-smi -L` output. */
+  list?: FixtureAnswer;
+  /** `ldd <trtexec>` output. */
+  ldd?: FixtureAnswer;
+  /** Symlink targets the probe may resolve; any other path reads as missing (never this machine's). */
+  realpath?: Record<string, string>;
 }
 
 /** Probes a host whose tools answer with recorded output; anything not given is absent. */
@@ -39,7 +45,15 @@ export function probeFixtureHost(host: FixtureHost): Promise<HostProbe> {
   if (host.table !== undefined) map['nvidia-smi'] = host.table;
   if (host.trtexec !== undefined) map['trtexec --version'] = host.trtexec;
   if (host.ldconfig !== undefined) map['ldconfig -p'] = host.ldconfig;
+  if (host.ldd !== undefined) map.ldd = host.ldd;
+  if (host.list !== undefined) map['nvidia-smi -L'] = host.list;
+  const links = host.realpath ?? {};
   return probeHost(fixtureRunner(map), {
+    realpath: async (file) => {
+      const target = links[file];
+      if (target === undefined) throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
+      return target;
+    },
     cpuinfo: EPYC_CPUINFO,
     arch: 'x64',
     platform: 'linux',

@@ -31,6 +31,28 @@ describe('probeHost on recorded hosts', () => {
     });
   });
 
+  it('a MIG device is fingerprinted as its parent GPU plus its MIG profile (nvidia-smi -L)', async () => {
+    const probe = await probeFixtureHost({
+      query: smi('h100-mig.query-gpu.csv'),
+      q: smi('h100-mig.q.txt'),
+      list: smi('derived.h100-mig.L.txt'),
+    });
+    expect(probe.migDevices.map((d) => [d.profile, d.gpuIndex])).toEqual([
+      ['3g.40gb', 0],
+      ['2g.20gb', 0],
+      ['1g.10gb', 0],
+      ['1g.10gb', 0],
+    ]);
+    const slice = gpuFingerprint(probe, 'MIG-00000000-0000-0000-0000-000000000003');
+    expect(slice).toMatchObject({ name: 'NVIDIA H100 80GB HBM3', computeCapability: '9.0', mig: '2g.20gb' });
+    expect(gpuFingerprint(probe, 0)).not.toHaveProperty('mig');
+    expect(() => gpuFingerprint(probe, 'MIG-ffffffff-0000-0000-0000-000000000000')).toThrow(
+      /^no MIG device with UUID MIG-ffffffff-0000-0000-0000-000000000000 on this host \(MIG devices: MIG-00000000-/,
+    );
+    // Without MIG mode nvidia-smi -L is not even asked.
+    expect((await HOSTS.l40s()).migDevices).toEqual([]);
+  });
+
   it('MIG-enabled H100 and H200', async () => {
     expect((await HOSTS.h100Mig()).gpus[0]?.migMode).toBe('enabled');
     const h200 = await HOSTS.h200();
@@ -96,6 +118,42 @@ describe('probeHost on recorded hosts', () => {
     expect(probe.tools.trtexec).toBe('missing');
   });
 
+  it("keys the libnvinfer trtexec loads (ldd + its real file name), not trtexec's compile-time banner", async () => {
+    // The recorded 8.6.1 banner; the library behind LD_LIBRARY_PATH is 8.6.1 too, then a newer one.
+    const host = (real: string) =>
+      probeFixtureHost({
+        trtexec: trt('trt8.6.1-sam.log'),
+        ldd: trt('derived.ldd-trtexec-tar.txt'),
+        realpath: { '/opt/TensorRT-8.6.1.6/lib/libnvinfer.so.8': real },
+      });
+    const same = await host('/opt/TensorRT-8.6.1.6/lib/libnvinfer.so.8.6.1');
+    expect(same.tensorrt).toEqual({ version: '8.6.1', source: 'libnvinfer', trtexecPath: 'trtexec' });
+    expect(same.notes).toEqual([]);
+    const other = await host('/opt/TensorRT-8.6.1.6/lib/libnvinfer.so.8.6.2');
+    expect(other.tensorrt?.version).toBe('8.6.2');
+    expect(other.notes).toContain(
+      'trtexec was compiled against TensorRT 8.6.1 but loads /opt/TensorRT-8.6.1.6/lib/libnvinfer.so.8 (8.6.2): keyed on 8.6.2',
+    );
+  });
+
+  it('without ldd the banner version stays, and the probe says it is the compile-time one', async () => {
+    const probe = await probeFixtureHost({ trtexec: trt('trt8.6.1-sam.log') });
+    expect(probe.tensorrt).toEqual({ version: '8.6.1', source: 'trtexec', trtexecPath: 'trtexec' });
+    expect(probe.notes).toContain(
+      "TensorRT 8.6.1 is trtexec's compile-time version: the loaded libnvinfer's version could not be read (ldd trtexec)",
+    );
+  });
+
+  it('a runtime-only host: the full version from the file behind the ldconfig soname', async () => {
+    const probe = await probeFixtureHost({
+      ldconfig: trt('derived.ldconfig-libnvinfer.txt'),
+      realpath: {
+        '/usr/lib/x86_64-linux-gnu/libnvinfer.so.10': '/usr/lib/x86_64-linux-gnu/libnvinfer.so.10.3.0',
+      },
+    });
+    expect(probe.tensorrt).toEqual({ version: '10.3.0', source: 'libnvinfer', trtexecPath: null });
+  });
+
   it('trtexec that prints no version (TensorRT 7) is failed, not ok', async () => {
     const probe = await probeFixtureHost({ trtexec: trt('trt7-jetson-no-version.log') });
     expect(probe.tools.trtexec).toBe('failed');
@@ -126,9 +184,9 @@ describe('probeHost on recorded hosts', () => {
     expect(() => gpuFingerprint(probe, 'GPU-00000000-0000-0000-0000-000000000000')).toThrow(
       /^no GPU with UUID GPU-00000000-0000-0000-0000-000000000000 on this host \(GPUs: GPU-31515c3d-.*GPU-011b2cfe-2b8e-1cb0-19e1-1b764e854dfc\)$/,
     );
-    // Fail closed: a MIG slice's key would need its profile, which kiln does not read yet.
+    // This host's MIG devices were not listed (MIG mode disabled): a MIG UUID is no device here.
     expect(() => gpuFingerprint(probe, 'MIG-GPU-62989189-9e1e-ac75-4676-114f14998542/1/0')).toThrow(
-      /cannot fingerprint a MIG instance yet/,
+      'no MIG device with UUID MIG-GPU-62989189-9e1e-ac75-4676-114f14998542/1/0 on this host (MIG devices: none)',
     );
   });
 

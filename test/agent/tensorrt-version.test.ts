@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeBannerTag,
   parseLdconfigLibrary,
+  parseLddLibraryPath,
+  parseLdconfigLibraryPath,
   parseLdconfigNvinfer,
   parseTrtexecVersion,
+  versionFromLibraryFile,
 } from '../../src/backends/host/tensorrt-version.js';
 import { trt } from './fixtures.js';
 
@@ -17,7 +20,7 @@ describe('trtexec version (real logs)', () => {
     expect(parseTrtexecVersion(trt(file))).toBe(version);
   });
 
-  it('prefers the "TensorRT version:" line of the device information', () => {
+  it('reads the "TensorRT version:" line (compile-time, like the banner) of the device information', () => {
     expect(parseTrtexecVersion(trt('trt10.16.2-orin-nx.device-info.log'))).toBe('10.16.2');
   });
 
@@ -46,5 +49,26 @@ describe('ldconfig -p', () => {
     expect(parseLdconfigNvinfer(text)).toBe('10.3.0');
     expect(parseLdconfigLibrary('\tlibcudart.so.12 (libc6,x86-64) => /z\n', 'cudart')).toBe('12');
     expect(parseLdconfigNvinfer('garbage')).toBeNull();
+  });
+});
+
+describe('the loaded libnvinfer', () => {
+  it('ldd names the path the dynamic linker picks; a missing library is no path', () => {
+    expect(parseLddLibraryPath(trt('derived.ldd-trtexec-tar.txt'), 'nvinfer')).toBe(
+      '/opt/TensorRT-8.6.1.6/lib/libnvinfer.so.8',
+    );
+    expect(parseLddLibraryPath('\tlibnvinfer.so.10 => not found\n', 'nvinfer')).toBeNull();
+  });
+
+  it('the real file name carries major.minor.patch; a soname alone does not', () => {
+    expect(versionFromLibraryFile('/opt/TensorRT-8.6.1.6/lib/libnvinfer.so.8.6.1', 'nvinfer')).toBe('8.6.1');
+    expect(versionFromLibraryFile('/usr/lib/x86_64-linux-gnu/libnvinfer.so.10', 'nvinfer')).toBeNull();
+    expect(versionFromLibraryFile('/x/libnvinfer_plugin.so.10.3.0', 'nvinfer')).toBeNull();
+  });
+
+  it('ldconfig -p gives the versioned soname path', () => {
+    expect(parseLdconfigLibraryPath(trt('derived.ldconfig-libnvinfer.txt'), 'nvinfer')).toBe(
+      '/usr/lib/x86_64-linux-gnu/libnvinfer.so.10',
+    );
   });
 });

@@ -17,8 +17,12 @@ const ranged = {
 };
 
 describe('trtexec tensor names and shape specs', () => {
-  it('writes name:AxBxC pairs joined by commas, scalars as trtexec spells them', () => {
-    expect(shapeSpec({ x: [1, 3, 384, 384], ids: [1, 4], s: [] })).toBe('x:1x3x384x384,ids:1x4,s:scalar');
+  it("writes name:AxBxC pairs joined by commas, a scalar as 'name': (8.6 has no `scalar` keyword)", () => {
+    // v8.6.1 sampleOptions.cpp: dims go through stoi ('scalar' throws), and an unquoted 's:' loses its
+    // empty last field in splitToStringVec, leaving 's' as the value; quoted, the value is '' (no dims).
+    expect(shapeSpec({ x: [1, 3, 384, 384], ids: [1, 4], s: [] })).toBe("x:1x3x384x384,ids:1x4,'s':");
+    expect(shapeSpec({ 'rate:0': [] })).toBe("'rate:0':");
+    expect(() => shapeSpec({ "it's": [] })).toThrow(InputError);
   });
 
   it("quotes names with ':' (trtexec splits unquoted pairs on the last ':')", () => {
@@ -42,6 +46,7 @@ describe('trtexecBuildArgs', () => {
         enginePath: '/o/engine.plan',
         profile: fixed,
         precision: 'fp32',
+        tensorrt: '10.3.0',
       }),
     ).toEqual([
       '--onnx=/m/det.onnx',
@@ -57,6 +62,7 @@ describe('trtexecBuildArgs', () => {
       enginePath: 'e.plan',
       profile: ranged,
       precision: 'fp32',
+      tensorrt: '10.3.0',
     });
     expect(args).toContain('--minShapes=x:1x3x384x384');
     expect(args).toContain('--optShapes=x:4x3x384x384');
@@ -71,6 +77,7 @@ describe('trtexecBuildArgs', () => {
       enginePath: 'e',
       profile: two,
       precision: 'fp32',
+      tensorrt: '8.6.1',
       dynamicInputs: new Set(['x']),
     });
     expect(some).toContain('--shapes=x:1x8');
@@ -79,42 +86,68 @@ describe('trtexecBuildArgs', () => {
       enginePath: 'e',
       profile: two,
       precision: 'fp32',
+      tensorrt: '8.6.1',
       dynamicInputs: new Set(),
     });
     expect(none.some((a) => a.includes('hapes='))).toBe(false);
   });
 
-  it('adds precision, calibration, timing cache and workspace flags', () => {
-    const base = { modelPath: 'm', enginePath: 'e', profile: fixed } as const;
-    expect(trtexecBuildArgs({ ...base, precision: 'fp16' })).toContain('--fp16');
-    const qdq = trtexecBuildArgs({ ...base, precision: 'int8' });
-    expect(qdq).toContain('--int8');
-    expect(qdq.some((a) => a.startsWith('--calib'))).toBe(false);
-    const calibrated = trtexecBuildArgs({
-      ...base,
-      precision: 'int8',
-      calibrationCache: '/c/det.calib',
+  it('int8 is explicit quantization per version: --int8 --fp16 on 8.6, --stronglyTyped on 10.x, no flag on 11', () => {
+    const base = { modelPath: 'qdq.onnx', enginePath: 'e', profile: fixed, precision: 'int8' } as const;
+    const flags = (tensorrt: string) =>
+      trtexecBuildArgs({ ...base, tensorrt }).filter((a) => /^--(int8|fp16|stronglyTyped|calib)/.test(a));
+    expect(flags('8.6.1')).toEqual(['--int8', '--fp16']);
+    expect(flags('10.3.0')).toEqual(['--stronglyTyped']);
+    expect(flags('11.0.0')).toEqual([]);
+    expect(trtexecBuildArgs({ ...base, precision: 'fp16', tensorrt: '10.3.0' })).toContain('--fp16');
+  });
+
+  it('adds timing cache and workspace flags last', () => {
+    const args = trtexecBuildArgs({
+      modelPath: 'm',
+      enginePath: 'e',
+      profile: fixed,
+      precision: 'fp16',
+      tensorrt: '10.3.0',
       timingCacheFile: '/host/cache/trtexec-sm86-trt10.3.0.timing-cache',
       workspaceMiB: 4096,
     });
-    expect(calibrated.slice(-4)).toEqual([
-      '--int8',
-      '--calib=/c/det.calib',
+    expect(args.slice(-3)).toEqual([
+      '--fp16',
       '--timingCacheFile=/host/cache/trtexec-sm86-trt10.3.0.timing-cache',
       '--memPoolSize=workspace:4096',
     ]);
   });
 
-  it('refuses nonsense: calibration without int8, bad workspace, fp16 on TensorRT 11 (strongly typed)', () => {
-    const base = { modelPath: 'm', enginePath: 'e', profile: fixed } as const;
-    expect(() => trtexecBuildArgs({ ...base, precision: 'fp16', calibrationCache: 'c' })).toThrow(
-      /only applies to int8/,
+  it('hardware and version compatibility flags, refused where the trtexec version lacks them', () => {
+    const base = { modelPath: 'm', enginePath: 'e', profile: fixed, precision: 'fp32' } as const;
+    const compat = (tensorrt: string, o: Partial<Parameters<typeof trtexecBuildArgs>[0]>) =>
+      trtexecBuildArgs({ ...base, tensorrt, ...o }).filter((a) => /Compat/.test(a));
+    expect(compat('8.6.1', { hardwareCompatibility: 'ampere+', versionCompatible: true })).toEqual([
+      '--hardwareCompatibilityLevel=ampere+',
+      '--versionCompatible',
+    ]);
+    expect(compat('10.9.0', { hardwareCompatibility: 'same-compute-capability' })).toEqual([
+      '--hardwareCompatibilityLevel=sameComputeCapability',
+    ]);
+    expect(compat('10.3.0', { hardwareCompatibility: 'none' })).toEqual([]);
+    // v10.8.0 sampleOptions.cpp accepts only none and ampere+; 8.5 has neither option.
+    expect(() => compat('10.8.0', { hardwareCompatibility: 'same-compute-capability' })).toThrow(
+      /TensorRT 10.9 added it/,
     );
-    expect(() => trtexecBuildArgs({ ...base, precision: 'fp32', workspaceMiB: 0 })).toThrow(/workspace/);
-    expect(() => trtexecBuildArgs({ ...base, precision: 'fp16', tensorrtMajor: 11 })).toThrow(
+    expect(() => compat('8.5.3', { versionCompatible: true })).toThrow(/TensorRT 8.6 added both/);
+  });
+
+  it('refuses nonsense: bad workspace, fp16 on TensorRT 11 (strongly typed), an unreadable version', () => {
+    const base = { modelPath: 'm', enginePath: 'e', profile: fixed } as const;
+    expect(() =>
+      trtexecBuildArgs({ ...base, precision: 'fp32', tensorrt: '10.3.0', workspaceMiB: 0 }),
+    ).toThrow(/workspace/);
+    expect(() => trtexecBuildArgs({ ...base, precision: 'fp16', tensorrt: '11.0.0' })).toThrow(
       /TensorRT 11 builds strongly typed networks/,
     );
-    expect(trtexecBuildArgs({ ...base, precision: 'fp32', tensorrtMajor: 11 })).toContain('--skipInference');
+    expect(trtexecBuildArgs({ ...base, precision: 'fp32', tensorrt: '11.0.0' })).toContain('--skipInference');
+    expect(() => trtexecBuildArgs({ ...base, precision: 'fp32', tensorrt: '10' })).toThrow(InputError);
   });
 });
 

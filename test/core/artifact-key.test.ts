@@ -8,6 +8,7 @@ import {
   artifactKey,
   COMPILE_OPTIONS_VERSION,
   keyDocument,
+  MINIMUM_HARDWARE_FIELDS,
   type KeyInputs,
 } from '../../src/core/artifact-key.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
@@ -66,7 +67,7 @@ describe('artifactKey', () => {
     ['compile option value', (k) => ({ ...k, compileOptions: { ...k.compileOptions, workspaceMb: 2048 } })],
     ['an added compile option', (k) => ({ ...k, compileOptions: { ...k.compileOptions, sparsity: true } })],
   ];
-  for (const field of Object.keys(base.hardware)) {
+  for (const field of Object.keys(base.hardware).filter((f) => !MINIMUM_HARDWARE_FIELDS.includes(f))) {
     variants.push([
       `hardware ${field}`,
       (k) => ({ ...k, hardware: { ...k.hardware, [field]: field === 'isa' ? ['avx2'] : 'other' } }),
@@ -77,6 +78,14 @@ describe('artifactKey', () => {
   it.each(variants)('changes with %s', (_what, change) => {
     const changed = change(structuredClone(base));
     expect(artifactKey(changed)).not.toBe(artifactKey(base));
+  });
+
+  it('a driver update (driver major, its CUDA version) keeps the key: they are recorded minimums', () => {
+    const newer = { ...base, hardware: { ...base.hardware, driverMajor: 560, cuda: '12.6' } };
+    expect(artifactKey(newer)).toBe(artifactKey(base));
+    expect(keyDocument(newer).hardware).not.toHaveProperty('driverMajor');
+    expect(keyDocument(newer).hardware).not.toHaveProperty('cuda');
+    expect(MINIMUM_HARDWARE_FIELDS).toEqual(['driverMajor', 'cuda']);
   });
 
   it('all variants give distinct keys', () => {

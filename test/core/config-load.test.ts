@@ -181,6 +181,21 @@ describe('parseConfig errors: one line with file, line, key path, found value an
     );
   });
 
+  it('targets[].trt: TensorRT plan portability, defaulted, checked, and only on a tensorrt target', () => {
+    const target = (backend: string, trt: string) =>
+      minimal(
+        `targets:\n  - name: gpu\n    runs-on: [self-hosted]\n    backend: ${backend}\n    trt: ${trt}\n`,
+      );
+    const config = parseConfig(target('tensorrt', '{ hardwareCompatibility: ampere+ }'), 'kiln.yaml', root);
+    expect(config.targets[0]!.trt).toEqual({ hardwareCompatibility: 'ampere+', versionCompatible: false });
+    expect(configError(target('tensorrt', '{ hardwareCompatibility: turing+ }'))).toBe(
+      'kiln.yaml:12: targets[0].trt.hardwareCompatibility: found "turing+", expected one of "none" | "ampere+" | "same-compute-capability"',
+    );
+    expect(configError(target('onnxruntime-cpu', '{ versionCompatible: true }'))).toBe(
+      'kiln.yaml: targets[0].trt: found a TensorRT section on backend onnxruntime-cpu, expected it only on backend tensorrt',
+    );
+  });
+
   it('a negative dim names the exact element of the shape', () => {
     const text = `version: 1
 models:

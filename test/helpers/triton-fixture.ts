@@ -52,7 +52,13 @@ export async function writeFakeArtifact(dir: string, spec: FakeArtifact): Promis
     precision: spec.precision,
     key: spec.key,
     keyInputs: { profile: spec.profileShapes, precision: spec.precision, hardware: spec.hardware },
-    tags: { backend: spec.backend, backendVersion: '1.0.0', hardware: spec.hardware, kilnVersion: '0.1.0' },
+    tags: {
+      backend: spec.backend,
+      // A TensorRT plan's backend version is its TensorRT version, as the build records it.
+      backendVersion: typeof spec.hardware.tensorrt === 'string' ? spec.hardware.tensorrt : '1.0.0',
+      hardware: spec.hardware,
+      kilnVersion: '0.1.0',
+    },
     engine: {
       file: spec.engineFile,
       sha256: await sha256File(path.join(dir, spec.engineFile)),

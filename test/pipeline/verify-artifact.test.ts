@@ -56,11 +56,37 @@ describe('verifyArtifact', () => {
     expect(outcome.ok).toBe(false);
     expect(outcome.message).toContain('ocr-det/s384/fp16 (aaaaaaaaaaaa) does not match this host');
     expect(outcome.message).toContain('compute capability 8.6 (engine) vs 9.0 (this host)');
-    expect(outcome.message).toContain('driver major 535 (engine) vs 550 (this host)');
-    expect(outcome.message).toContain('CUDA 12.2 (engine) vs 12.4 (this host)');
+    // A newer driver on this host is no mismatch: the driver is a minimum.
+    expect(outcome.message).not.toContain('driver');
+    expect(outcome.message).not.toContain('CUDA');
     expect(outcome.message).not.toContain('TensorRT 10.3.0 (engine)');
     expect(outcome.message).toContain(`use ${h100} (built for this host) instead`);
     expect(outcome.alternative).toBe(h100);
+  });
+
+  it('refuses a host whose driver is older than the build host, naming both', async () => {
+    const store = await mkdtemp(path.join(tmpdir(), 'kiln-verify-'));
+    const dir = await artifact(store, 'a'.repeat(64), H100);
+    const newer = await verifyArtifact(dir, host({ ...H100, driverMajor: 560, cuda: '12.6' }));
+    expect(newer.ok).toBe(true);
+    const older = await verifyArtifact(dir, host({ ...H100, driverMajor: 535, cuda: '12.2' }));
+    expect(older.ok).toBe(false);
+    expect(older.message).toContain(
+      "driver major 535 on this host is older than 550, the engine's build host: the engine needs at least 550",
+    );
+    expect(older.message).toContain('CUDA 12.2 on this host is older than 12.4');
+  });
+
+  it('a version-compatible plan loads on a later TensorRT of the same major, not an earlier or the next major', async () => {
+    const store = await mkdtemp(path.join(tmpdir(), 'kiln-verify-'));
+    const dir = await artifact(store, 'a'.repeat(64), { ...H100, versionCompatible: true });
+    const later = await verifyArtifact(dir, host({ ...H100, tensorrt: '10.8.0' }));
+    expect([later.ok, later.message]).toEqual([true, expect.stringContaining('matches this host')]);
+    for (const tensorrt of ['10.2.0', '11.0.0']) {
+      const outcome = await verifyArtifact(dir, host({ ...H100, tensorrt }));
+      expect(outcome.ok).toBe(false);
+      expect(outcome.message).toContain(`TensorRT 10.3.0 (engine) vs ${tensorrt} (this host)`);
+    }
   });
 
   it('names a TensorRT version mismatch, and says when no substitute exists', async () => {

@@ -45,13 +45,18 @@ function cpuArtifact(samples: number, overrides: Partial<FakeArtifact> = {}): Fa
   };
 }
 
-function trtArtifact(k: string, cc: string, precision: 'fp32' | 'fp16' = 'fp32'): FakeArtifact {
+function trtArtifact(
+  k: string,
+  cc: string,
+  precision: 'fp32' | 'fp16' = 'fp32',
+  tensorrt = '10.3.0',
+): FakeArtifact {
   return {
     ...cpuArtifact(1),
     key: k,
     precision,
     backend: 'tensorrt',
-    hardware: { kind: 'gpu', computeCapability: cc, driverMajor: 550, cuda: '12.4', tensorrt: '10.3.0' },
+    hardware: { kind: 'gpu', computeCapability: cc, driverMajor: 550, cuda: '12.4', tensorrt },
     engineFile: 'engine.plan',
     engineBytes: new TextEncoder().encode(`plan for sm${cc} ${precision}`),
   };
@@ -316,6 +321,27 @@ describe('exportTritonRepository: TensorRT releases', () => {
       cc_model_filenames: { '8.6': 'model.plan' },
     });
     expect(await treeFiles(path.join(repository, 'ocr-cls_b1_fp16', '1'))).toEqual(['model.plan']);
+  });
+
+  it('a TensorRT 8.6 plan declares its int64 tensors TYPE_INT32 (its bindings are int32) and writes int32 warmup data', async () => {
+    await writeFakeRelease(release, '1.2.0', [trtArtifact(key('8'), '8.6', 'fp32', '8.6.1')]);
+    await exportTritonRepository({ release, repository });
+    const parsed = await config('ocr-cls_b1_fp32');
+    expect(parsed.input).toEqual([
+      { name: 'x', data_type: 'TYPE_FP32', dims: [1, 3, 2, 2] },
+      { name: 'ids:0', data_type: 'TYPE_INT32', dims: [1, 2] },
+    ]);
+    const warmup = parsed.model_warmup as { inputs: Record<string, { data_type: string }> }[];
+    expect(warmup[0]?.inputs['ids:0']?.data_type).toBe('TYPE_INT32');
+    const bytes = await readFile(path.join(repository, 'ocr-cls_b1_fp32/warmup/kiln-golden-0-ids_0'));
+    expect([...new Int32Array(bytes.buffer, bytes.byteOffset, 2)]).toEqual([0, 1]);
+    // The same release built on 10.x keeps TYPE_INT64.
+    const ten = path.join(tmp, 'releases', 'ocr-cls', '1.3.0');
+    await writeFakeRelease(ten, '1.3.0', [trtArtifact(key('9'), '8.6', 'fp32', '10.3.0')]);
+    const repository10 = path.join(tmp, 'triton10');
+    await exportTritonRepository({ release: ten, repository: repository10 });
+    const text = await readFile(path.join(repository10, 'ocr-cls_b1_fp32', 'config.pbtxt'), 'utf8');
+    expect(text).toContain('TYPE_INT64');
   });
 
   it('refuses two engines with one compute capability for one model, naming both keys', async () => {

@@ -33,6 +33,7 @@ export function defaultBackendHost(env: NodeJS.ProcessEnv = process.env): Backen
           driverMajor: gpu.driverMajor,
           cuda: gpu.cuda,
           tensorrt: gpu.tensorrt,
+          ...(gpu.mig !== undefined ? { mig: gpu.mig } : {}),
         };
       });
       return fingerprint;

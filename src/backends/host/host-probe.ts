@@ -1,7 +1,9 @@
+import { realpath } from 'node:fs/promises';
 import os from 'node:os';
 import { probeCpuIsa } from '../cpu-isa.js';
 import { InputError } from '../../core/errors.js';
 import { isMissing, type CommandRunner } from './command-runner.js';
+import { parseSmiList, type MigDevice } from './nvidia-smi-list.js';
 import {
   classifySmiFailure,
   computeCapabilityFromName,
@@ -15,9 +17,12 @@ import {
 } from './nvidia-smi.js';
 import {
   majorOf,
+  parseLddLibraryPath,
   parseLdconfigLibrary,
+  parseLdconfigLibraryPath,
   parseLdconfigNvinfer,
   parseTrtexecVersion,
+  versionFromLibraryFile,
   type TensorRtVersion,
 } from './tensorrt-version.js';
 
@@ -36,6 +41,8 @@ export interface ProbedGpu {
 /** The host fingerprint `kiln-agent probe` prints (docs/agent.md "Commands"). */
 export interface HostProbe {
   gpus: ProbedGpu[];
+  /** MIG devices (`nvidia-smi -L`), read only when a GPU has MIG mode enabled. */
+  migDevices: MigDevice[];
   driver: string | null;
   /** The highest CUDA version the driver supports, as nvidia-smi reports it. */
   cuda: string | null;
@@ -57,6 +64,8 @@ export interface ProbeHostOptions {
   arch?: string;
   platform?: string;
   release?: string;
+  /** Resolves symlinks (fs.realpath by default): libnvinfer's real file name carries its version. */
+  realpath?: (file: string) => Promise<string>;
 }
 
 /** TensorRT's tar/deb packages put trtexec here, off PATH (TensorRT install guide). */
@@ -68,6 +77,7 @@ export async function probeHost(runner: CommandRunner, options: ProbeHostOptions
   const isa = probeCpuIsa(options.cpuinfo, arch);
   const probe: HostProbe = {
     gpus: [],
+    migDevices: [],
     driver: null,
     cuda: null,
     cudaRuntime: null,
@@ -80,7 +90,9 @@ export async function probeHost(runner: CommandRunner, options: ProbeHostOptions
   };
   await probeNvidiaSmi(runner, probe);
   await probeTensorRt(runner, probe);
-  await probeLibraries(runner, probe);
+  const resolve = options.realpath ?? realpath;
+  await probeLoadedNvinfer(runner, probe, resolve);
+  await probeLibraries(runner, probe, resolve);
   return probe;
 }
 
@@ -115,6 +127,10 @@ async function probeNvidiaSmi(runner: CommandRunner, probe: HostProbe): Promise<
   probe.driver =
     (oldDriver ? null : parseGpuQuery(result.stdout)[0]?.driverVersion) ?? query?.driverVersion ?? null;
   probe.cuda = query?.cudaVersion ?? null;
+  if (probe.gpus.some((g) => g.migMode === 'enabled')) {
+    const list = await runner.run('nvidia-smi', ['-L']);
+    if (!isMissing(list) && list.exitCode === 0) probe.migDevices = parseSmiList(list.stdout);
+  }
   if (probe.cuda === null) {
     const table = await runner.run('nvidia-smi', []);
     if (!isMissing(table) && table.exitCode === 0) probe.cuda = parseSmiTableHeader(table.stdout).cudaVersion;
@@ -136,14 +152,61 @@ async function probeTensorRt(runner: CommandRunner, probe: HostProbe): Promise<v
   }
 }
 
+/** The version behind a library path: its real file is named `libnvinfer.so.X.Y.Z`. */
+async function libraryFileVersion(
+  file: string,
+  resolve: (file: string) => Promise<string>,
+): Promise<string | null> {
+  try {
+    return versionFromLibraryFile(await resolve(file), 'nvinfer');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The TensorRT that trtexec actually loads: `ldd <trtexec>` names the libnvinfer the dynamic linker
+ * picks (LD_LIBRARY_PATH included), and its real file name carries the full version. trtexec's own
+ * banner is only the version it was compiled against; a mismatch is noted and the library wins.
+ */
+async function probeLoadedNvinfer(
+  runner: CommandRunner,
+  probe: HostProbe,
+  resolve: (file: string) => Promise<string>,
+): Promise<void> {
+  const trtexecPath = probe.tensorrt?.trtexecPath;
+  if (!probe.tensorrt || !trtexecPath) return;
+  const ldd = await runner.run('ldd', [trtexecPath]);
+  const file = !isMissing(ldd) && ldd.exitCode === 0 ? parseLddLibraryPath(ldd.stdout, 'nvinfer') : null;
+  const loaded = file ? await libraryFileVersion(file, resolve) : null;
+  if (!loaded) {
+    probe.notes.push(
+      `TensorRT ${probe.tensorrt.version} is trtexec's compile-time version: the loaded libnvinfer's version could not be read (ldd ${trtexecPath})`,
+    );
+    return;
+  }
+  if (loaded !== probe.tensorrt.version) {
+    probe.notes.push(
+      `trtexec was compiled against TensorRT ${probe.tensorrt.version} but loads ${file} (${loaded}): keyed on ${loaded}`,
+    );
+  }
+  probe.tensorrt = { version: loaded, source: 'libnvinfer', trtexecPath };
+}
+
 /** One `ldconfig -p` answers two questions: which CUDA runtime, and libnvinfer without trtexec. */
-async function probeLibraries(runner: CommandRunner, probe: HostProbe): Promise<void> {
+async function probeLibraries(
+  runner: CommandRunner,
+  probe: HostProbe,
+  resolve: (file: string) => Promise<string>,
+): Promise<void> {
   const ldconfig = await runner.run('ldconfig', ['-p']);
   if (isMissing(ldconfig) || ldconfig.exitCode !== 0) return;
   probe.cudaRuntime = parseLdconfigLibrary(ldconfig.stdout, 'cudart');
-  const nvinfer = parseLdconfigNvinfer(ldconfig.stdout);
-  if (!probe.tensorrt && nvinfer)
-    probe.tensorrt = { version: nvinfer, source: 'libnvinfer', trtexecPath: null };
+  if (probe.tensorrt) return;
+  const file = parseLdconfigLibraryPath(ldconfig.stdout, 'nvinfer');
+  const version =
+    (file ? await libraryFileVersion(file, resolve) : null) ?? parseLdconfigNvinfer(ldconfig.stdout);
+  if (version) probe.tensorrt = { version, source: 'libnvinfer', trtexecPath: null };
 }
 
 /** What makes a TensorRT engine non-portable (docs/architecture.md "Artifact key"). */
@@ -156,6 +219,8 @@ export interface GpuFingerprint {
   /** The CUDA version the driver reports (nvidia-smi's "CUDA Version"). */
   cuda: string | null;
   tensorrt: string | null;
+  /** The MIG profile ("3g.40gb") when the selector names a MIG device. */
+  mig?: string;
 }
 
 /**
@@ -164,10 +229,11 @@ export interface GpuFingerprint {
  */
 export function selectGpu(probe: HostProbe, selector: number | string): ProbedGpu {
   if (typeof selector === 'string' && selector.startsWith('MIG-')) {
-    // nvidia-smi's GPU query lists parent GPUs only; fingerprinting a MIG slice needs its profile.
-    throw new InputError(
-      `GPU ${selector}: kiln cannot fingerprint a MIG instance yet (lease the whole GPU by its GPU- UUID)`,
-    );
+    // The GPU query lists parent GPUs only: a MIG device is its parent plus its profile (migDevice).
+    const mig = migDevice(probe, selector);
+    const parent = probe.gpus.find((g) => g.index === mig.gpuIndex);
+    if (!parent) throw new InputError(`MIG device ${selector}: its GPU ${mig.gpuIndex} is not listed`);
+    return parent;
   }
   const gpu =
     typeof selector === 'number'
@@ -180,6 +246,16 @@ export function selectGpu(probe: HostProbe, selector: number | string): ProbedGp
     throw new InputError(`no GPU with ${what} on this host (GPUs: ${have})`);
   }
   return gpu;
+}
+
+/** The MIG device a `MIG-…` UUID names (`nvidia-smi -L`); InputError naming those there are. */
+export function migDevice(probe: HostProbe, uuid: string): MigDevice {
+  const found = probe.migDevices.find((d) => d.uuid.toLowerCase() === uuid.toLowerCase());
+  if (!found) {
+    const have = probe.migDevices.map((d) => d.uuid).join(', ') || 'none';
+    throw new InputError(`no MIG device with UUID ${uuid} on this host (MIG devices: ${have})`);
+  }
+  return found;
 }
 
 /**
@@ -203,5 +279,9 @@ export function gpuFingerprint(probe: HostProbe, selector: number | string): Gpu
     driverMajor,
     cuda: probe.cuda,
     tensorrt: probe.tensorrt?.version ?? null,
+    // A MIG slice is its own engine target: SM count and memory differ per profile.
+    ...(typeof selector === 'string' && selector.startsWith('MIG-')
+      ? { mig: migDevice(probe, selector).profile }
+      : {}),
   };
 }

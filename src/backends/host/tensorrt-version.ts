@@ -1,7 +1,14 @@
 /** A TensorRT version and where it was read. */
 export interface TensorRtVersion {
-  /** "10.3.0" from trtexec; only the major ("10") when read from a libnvinfer soname. */
+  /**
+   * "10.3.0" from the loaded libnvinfer's file name or trtexec; only the major ("10") when nothing
+   * but a libnvinfer soname was found.
+   */
   version: string;
+  /**
+   * libnvinfer: the library trtexec (or the dynamic linker) loads; trtexec: its banner, a
+   * compile-time constant (NV_TENSORRT_VERSION), used only when the library cannot be read.
+   */
   source: 'trtexec' | 'libnvinfer';
 }
 
@@ -24,9 +31,10 @@ export function decodeBannerTag(tag: string): string | null {
 }
 
 /**
- * TensorRT version from trtexec output: the `TensorRT version: x.y.z` line (printed after the device
- * information) wins, since it names the library actually loaded; the `&&&& RUNNING` banner tag is
- * the fallback. TensorRT 7 printed neither, so null means "trtexec too old to say".
+ * The version trtexec was COMPILED against: both the `TensorRT version: x.y.z` line and the
+ * `&&&& RUNNING` banner tag print the NV_TENSORRT_MAJOR/MINOR/PATCH macros (NVIDIA/TensorRT v8.6.1
+ * and v10.16 samples/trtexec/trtexec.cpp), not the loaded libnvinfer; loadedLibraryVersion reads
+ * that. TensorRT 7 printed neither, so null means "trtexec too old to say".
  */
 export function parseTrtexecVersion(output: string): string | null {
   const line = /TensorRT version:\s*(\d+\.\d+\.\d+)/.exec(output)?.[1];
@@ -56,4 +64,29 @@ export function parseLdconfigNvinfer(output: string): string | null {
 export function majorOf(version: string | null | undefined): number | null {
   const major = version ? Number.parseInt(version, 10) : Number.NaN;
   return Number.isFinite(major) ? major : null;
+}
+
+/**
+ * The path `ldd <trtexec>` resolves libnvinfer to, from lines such as
+ * `\tlibnvinfer.so.10 => /usr/lib/x86_64-linux-gnu/libnvinfer.so.10 (0x00007f...)` (glibc ldd's
+ * format; `=> not found` yields null). ldd follows LD_LIBRARY_PATH as trtexec itself would.
+ */
+export function parseLddLibraryPath(output: string, library: string): string | null {
+  const m = new RegExp(`^\\s*lib${library}\\.so(?:\\.\\d+)*\\s+=>\\s+(/\\S+)`, 'm').exec(output);
+  return m?.[1] ?? null;
+}
+
+/** `libnvinfer.so.10.3.0` (a real file behind the soname symlinks) → '10.3.0'; anything else null. */
+export function versionFromLibraryFile(file: string, library: string): string | null {
+  const base = file.split('/').at(-1) ?? '';
+  return new RegExp(`^lib${library}\\.so\\.(\\d+\\.\\d+\\.\\d+)$`).exec(base)?.[1] ?? null;
+}
+
+/**
+ * A library's path from `ldconfig -p` (`libnvinfer.so.10 (libc6,x86-64) => /usr/lib/.../libnvinfer.so.10`),
+ * the versioned soname preferred.
+ */
+export function parseLdconfigLibraryPath(output: string, library: string): string | null {
+  const pattern = new RegExp(`\\blib${library}\\.so\\.\\d+(?:\\.\\d+)*\\s[^\\n]*=>\\s*(/\\S+)`);
+  return pattern.exec(output)?.[1] ?? null;
 }

@@ -47,6 +47,8 @@ export async function benchCommand({ values }: CommandArgs<typeof benchOptions>)
       const backend = createBackend(
         target.backend,
         `${values.config}: targets[${head.targets.indexOf(target)}].backend`,
+        undefined,
+        target.trt,
       );
       const models = values.model ?? [];
       progress.info(`head engines for ${target.name}`);

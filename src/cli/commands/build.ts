@@ -37,6 +37,8 @@ export async function buildCommand({ values }: CommandArgs<typeof buildOptions>)
     const backend = createBackend(
       target.backend,
       `${values.config}: targets[${config.targets.indexOf(target)}].backend`,
+      undefined,
+      target.trt,
     );
     results.push(
       await buildTarget({
