@@ -9,6 +9,7 @@ import {
 } from '../core/changed-models.js';
 import { loadConfig, parseConfig, type KilnConfig } from '../core/config-load.js';
 import { InputError, KilnError, firstLine } from '../core/errors.js';
+import { externalDataFiles } from './external-data-files.js';
 import { openRepo } from './git.js';
 
 /** What to plan: every model, or the change against `base`, or the given changed files. */
@@ -54,6 +55,7 @@ export async function planFromRepo(configPath: string, scope: PlanScope): Promis
       head,
       ...(base === undefined ? {} : { base }),
       changedFiles: files,
+      externalData: await externalDataFiles(head, git.root, files),
     });
     plan.notes.unshift(...notes);
     source += `, ${files.length} changed file${files.length === 1 ? '' : 's'}`;

@@ -20,6 +20,11 @@ export interface ChangeInput {
   base?: KilnConfig | null;
   /** Changed files, repo-relative POSIX paths (as `git diff --name-only` prints them). */
   changedFiles: readonly string[];
+  /**
+   * Per model name, the repo paths of its external-data files (read by the caller from the head
+   * model), or why they could not be read; a model absent here has no changed file in its folder.
+   */
+  externalData?: ReadonlyMap<string, { files: string[] } | { unreadable: string }>;
 }
 
 export interface ModelChange {
@@ -84,6 +89,15 @@ export function changedModels(input: ChangeInput): ChangePlan {
     }
     const modelPath = rel(model.path);
     if (files.includes(modelPath)) reasons.push(`model file ${modelPath} changed`);
+    const external = input.externalData?.get(model.name);
+    if (external && 'unreadable' in external) {
+      // Whether its weights changed cannot be told: build it (the build will say what is wrong).
+      if (!files.includes(modelPath))
+        reasons.push(`model file ${modelPath} unreadable (${external.unreadable})`);
+    } else if (external) {
+      const hit = external.files.find((f) => files.includes(f));
+      if (hit) reasons.push(`external data ${hit} changed`);
+    }
     if (model.manifest) {
       const manifest = rel(model.manifest);
       if (files.includes(manifest)) reasons.push(`manifest ${manifest} changed`);

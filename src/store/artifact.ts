@@ -145,7 +145,7 @@ export async function engineHashProblem(dir: string, record: ArtifactRecord): Pr
   if (problem) return problem;
   for (const extra of record.engine.files ?? []) {
     const extraProblem = await fileHashProblem(dir, extra.file, extra.sha256);
-    if (extraProblem) return `file ${extraProblem}`;
+    if (extraProblem) return `file ${extra.file}: ${extraProblem}`;
   }
   return undefined;
 }
@@ -161,7 +161,7 @@ async function fileHashProblem(dir: string, file: string, expected: string): Pro
     actual = await sha256File(path.join(dir, file));
   } catch (error) {
     if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
-      return `${file} is missing`;
+      return 'missing';
     throw error;
   }
   return actual === expected

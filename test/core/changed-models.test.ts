@@ -83,6 +83,30 @@ describe('changedModels: files', () => {
     });
   });
 
+  it('an external-data file of the model (its .onnx unchanged), and not a stray file beside it', () => {
+    const externalData = new Map([['det', { files: ['models/det.data', 'models/w/det-conv.data'] }]]);
+    const only = (files: string[]) =>
+      reasons(changedModels({ repoRoot: REPO, head, base: head, changedFiles: files, externalData }));
+    expect(only(['models/w/det-conv.data'])).toEqual({
+      det: ['external data models/w/det-conv.data changed'],
+    });
+    expect(only(['models/notes.txt'])).toEqual({});
+  });
+
+  it('a model whose external data could not be read is built, not skipped (fail closed)', () => {
+    const externalData = new Map([['det', { unreadable: 'models/det.onnx: not a valid ONNX model' }]]);
+    const result = changedModels({
+      repoRoot: REPO,
+      head,
+      base: head,
+      changedFiles: ['models/x.data'],
+      externalData,
+    });
+    expect(reasons(result)).toEqual({
+      det: ['model file models/det.onnx unreadable (models/det.onnx: not a valid ONNX model)'],
+    });
+  });
+
   it('a sibling folder sharing a prefix does not count as inside', () => {
     expect(
       plan(head, ['calib/det2/a.npy', 'golden/detail.txt', 'models/det.onnx.bak'], head).changed,

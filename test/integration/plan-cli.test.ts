@@ -3,11 +3,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { BIAS, matMulAddModel, WEIGHTS, writeWeightFile } from '../helpers/external-data-models.js';
 import { runKiln } from '../helpers/kiln-cli.js';
 
 /**
  * `kiln plan` against a real git repository: a base commit on `main`, a change on a branch. The
- * model files are arbitrary bytes, since plan must never open a model.
+ * model files are arbitrary bytes: plan opens a model only to read its external-data locations, when
+ * a file in its folder changed that is no model's own file (the last test, with a real model).
  */
 
 const CONFIG = `version: 1
@@ -244,5 +246,29 @@ describe('kiln plan --changed and --all', () => {
     expect(run.exitCode).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain('kiln.yaml: targets[0].runs-on: found ["self-hosted"," "]');
+  });
+});
+
+describe('kiln plan: external data', () => {
+  it("a change to a model's .data file alone plans that model (and a stray file beside it does not)", async () => {
+    // det and rec become real models whose weights live in models/<name>-w.data and -b.data.
+    for (const name of ['det', 'rec']) {
+      await writeWeightFile(path.join(repo, 'models'), `${name}-w.data`, [[0, WEIGHTS]]);
+      await writeWeightFile(path.join(repo, 'models'), `${name}-b.data`, [[0, BIAS]]);
+      const model = matMulAddModel(
+        { location: `${name}-w.data`, offset: 0 },
+        { location: `${name}-b.data`, offset: 0 },
+      );
+      await writeFile(path.join(repo, `models/${name}.onnx`), model);
+    }
+    await commitAll('rec with external data');
+    await git(['branch', '-f', 'main', 'HEAD']);
+    await writeWeightFile(path.join(repo, 'models'), 'rec-b.data', [[0, BIAS.map((v) => v + 1)]]);
+    await write('models/notes.txt', 'not a weight file');
+    await commitAll('new rec bias, and a note');
+    const run = await runKiln(['plan', '--base', 'main'], repo);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(pairs(matrixOf(run.stdout))).toEqual(['rec@cpu', 'rec@a10g']);
+    expect(run.stderr).toContain('rec: external data models/rec-b.data changed');
   });
 });
