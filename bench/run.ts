@@ -17,6 +17,7 @@ import { systemClock } from '../src/pipeline/clock.js';
 import { interleaved, line, median, spread } from './measure.js';
 import { regressionRates } from './regression-rates.js';
 import { int8Figures } from './int8.js';
+import { mixedPrecisionFigures } from './int8-mixed.js';
 import { cliStartupFigures } from './cli-startup.js';
 
 const root = process.cwd();
@@ -181,6 +182,8 @@ async function main(): Promise<void> {
     );
     progress('int8 vs fp32 engines (QDQ, percentile calibration on synthetic text images)');
     for (const text of await int8Figures()) log(text);
+    progress('mixed precision on cls: sensitive nodes left fp32, agreement and speed vs fp32');
+    for (const text of await mixedPrecisionFigures()) log(text);
     progress('latency regression detector on simulated noisy-runner A/B data');
     for (const text of await regressionRates()) log(text);
     progress('CLI start: kiln --version vs bare node (whole processes, interleaved)');
