@@ -34,7 +34,7 @@ describe('int8 on the real PP-OCR models', () => {
         activationType: 'uint8',
         weights: 'int8-symmetric-per-channel',
         consumerRanges: true,
-        version: 3,
+        version: 4,
       },
     });
     expect(backend.supportedPrecisions()).toEqual(['fp32', 'int8']);
