@@ -11,14 +11,15 @@ export function median(samples: number[]): number {
 
 /**
  * Times `a` and `b` interleaved (ABAB…) for `rounds` rounds of `perRound` calls each, so drift on a
- * shared machine hits both sides alike. Returns per-call medians of the per-round means.
+ * shared machine hits both sides alike. Returns per-call medians of the per-round means, and each
+ * round's b/a ratio (for a spread: neighbouring a and b runs share the machine's mood).
  */
 export async function interleaved(
   a: () => Promise<unknown>,
   b: () => Promise<unknown>,
   rounds: number,
   perRound: number,
-): Promise<{ a: number; b: number }> {
+): Promise<{ a: number; b: number; ratios: number[] }> {
   const as: number[] = [];
   const bs: number[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -31,7 +32,7 @@ export async function interleaved(
       into.push((performance.now() - start) / perRound);
     }
   }
-  return { a: median(as), b: median(bs) };
+  return { a: median(as), b: median(bs), ratios: as.map((t, i) => (bs[i] as number) / t) };
 }
 
 /** One result line: name, ratio, goal, and whether the goal holds. */
@@ -42,4 +43,11 @@ export function line(name: string, ratio: number, goal: string, ok: boolean, det
 /** A figure printed for context, with no goal to meet or miss. */
 export function diagnosticLine(name: string, ratio: number, detail: string): string {
   return `${name.padEnd(46)} ${ratio.toFixed(3).padStart(7)}   (diagnostic, no goal)  ${detail}`;
+}
+
+/** `p25–p75` of ratios, for the detail column: the spread a single median hides. */
+export function spread(ratios: number[]): string {
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const at = (p: number) => percentile(sorted, p).toFixed(2);
+  return `per-round ratio p25–p75 ${at(25)}–${at(75)}, n=${ratios.length}`;
 }

@@ -4,6 +4,7 @@
  * scale and zero point a QuantizeLinear node uses. The result is stored in artifact.json under
  * `calibration` and read back by `kiln drift`, so its shape is part of the contract.
  */
+import { klWindow } from './entropy-calibration.js';
 
 /** How a tensor's float range is chosen from what calibration saw. */
 export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
@@ -28,11 +29,26 @@ export interface CalibrationResult {
   activations: Record<string, ActivationCalibration>;
 }
 
-/** Bins per side of zero: TensorRT's entropy calibration works on 2048 bins of |x|. */
+/** Bins per side of zero. */
 const HALF_BINS = 2048;
 const BINS = 2 * HALF_BINS;
-/** Quantized bins the entropy method compares against: 128 levels of one sign of int8. */
-const TARGET_BINS = 128;
+/** The most bins the entropy method searches over: all those collected. */
+export const MAX_ENTROPY_BINS = BINS;
+/** Values per bin, on average, the entropy histogram is merged down to (see {@link entropyBinsFor}). */
+export const VALUES_PER_ENTROPY_BIN = 2048;
+
+/**
+ * Bins the KL search runs on for a tensor of `count` values: a power of two from 128 (ORT's default,
+ * where the search can only keep the whole range) to 4096, about {@link VALUES_PER_ENTROPY_BIN}
+ * values per bin. A sparse histogram's empty bins read as structure Q cannot represent, so KL then
+ * prefers deep clipping: on PP-OCR's classifier (1 sample at a time, 16 samples) all 4096 bins gave
+ * 85.7% top-1 agreement, 1024 values per bin 92.3%, 2048 94.0%, 8192 93.3% (300 images).
+ */
+export function entropyBinsFor(count: number): number {
+  let bins = 128;
+  while (bins * 2 <= Math.min(MAX_ENTROPY_BINS, count / VALUES_PER_ENTROPY_BIN)) bins *= 2;
+  return bins;
+}
 /** Enough resolution for PSI and clip share in `kiln drift`, small enough for artifact.json. */
 export const STORED_BINS = 128;
 
@@ -126,15 +142,6 @@ export class TensorHistogram {
     return this.max;
   }
 
-  /** Counts of |x| in 2048 bins over [0, A]. */
-  absCounts(): Float64Array {
-    const abs = new Float64Array(HALF_BINS);
-    for (let k = 0; k < HALF_BINS; k++) {
-      abs[k] = (this.counts[HALF_BINS + k] as number) + (this.counts[HALF_BINS - 1 - k] as number);
-    }
-    return abs;
-  }
-
   /** The histogram trimmed to its non-empty bins and merged down to at most `bins` bins. */
   condensed(bins = STORED_BINS): { edges: number[]; counts: number[] } {
     let first = 0;
@@ -171,12 +178,14 @@ export class HistogramCollector {
  * - minmax: exactly what was seen.
  * - percentile: the (100-p)th and p-th percentiles, so each tail loses (100-p)% of the values; a
  *   non-negative tensor (after ReLU) keeps its lower end at its minimum, so it stays one-sided.
- * - entropy: a symmetric |x| threshold by TensorRT's KL method, intersected with the seen range.
+ * - entropy: ONNX Runtime's KL window ({@link klWindow}) on the histogram merged to `entropyBins`
+ *   bins (default {@link entropyBinsFor} its count), intersected with the seen range.
  */
 export function calibrateRange(
   histogram: TensorHistogram,
   method: CalibrationMethod,
   percentile = 99.99,
+  entropyBins?: number,
 ): { min: number; max: number } {
   if (histogram.count === 0) return { min: 0, max: 0 };
   if (method === 'minmax' || histogram.bound === 0) return { min: histogram.min, max: histogram.max };
@@ -186,67 +195,22 @@ export function calibrateRange(
     const hi = histogram.max <= 0 ? histogram.max : histogram.quantile(1 - tail);
     return { min: lo, max: hi };
   }
-  const threshold = entropyThreshold(histogram.absCounts(), histogram.binWidth);
-  return { min: Math.max(histogram.min, -threshold), max: Math.min(histogram.max, threshold) };
+  const bins = mergedCounts(histogram.counts, entropyBins ?? entropyBinsFor(histogram.count));
+  const width = (2 * histogram.bound) / bins.length;
+  const [start, end] = klWindow(bins);
+  const zero = bins.length / 2;
+  return {
+    min: Math.max(histogram.min, (start - zero) * width),
+    max: Math.min(histogram.max, (end - zero) * width),
+  };
 }
 
-/**
- * TensorRT's entropy calibration (Szymon Migacz, "8-bit Inference with TensorRT", NVIDIA GTC 2017):
- * for each candidate cut i of the 2048-bin |x| histogram (i = 128..2048), P is the histogram cut at
- * i with the clipped tail added to its last bin, Q is the first i bins merged into 128 levels and
- * expanded back over the bins that were non-empty; the threshold is the cut minimizing KL(P || Q).
- * @returns the threshold as a value of |x| (the upper edge of the last kept bin).
- */
-export function entropyThreshold(absCounts: Float64Array, binWidth: number): number {
-  const n = absCounts.length;
-  const suffix = new Float64Array(n + 1);
-  for (let i = n - 1; i >= 0; i--) suffix[i] = (suffix[i + 1] as number) + (absCounts[i] as number);
-  if ((suffix[0] as number) === 0) return 0;
-  let best = n;
-  let bestKl = Infinity;
-  const p = new Float64Array(n);
-  const q = new Float64Array(n);
-  for (let i = Math.min(TARGET_BINS, n); i <= n; i++) {
-    p.set(absCounts.subarray(0, i));
-    p[i - 1] = (p[i - 1] as number) + (suffix[i] as number);
-    for (let g = 0; g < TARGET_BINS; g++) {
-      const start = Math.floor((g * i) / TARGET_BINS);
-      const end = Math.max(start + 1, Math.floor(((g + 1) * i) / TARGET_BINS));
-      let total = 0;
-      let nonEmpty = 0;
-      for (let j = start; j < end && j < i; j++) {
-        total += absCounts[j] as number;
-        if ((p[j] as number) !== 0) nonEmpty++;
-      }
-      for (let j = start; j < end && j < i; j++) q[j] = (p[j] as number) !== 0 ? total / nonEmpty : 0;
-    }
-    const kl = divergence(p, q, i);
-    if (kl < bestKl) {
-      bestKl = kl;
-      best = i;
-    }
-  }
-  return best * binWidth;
-}
-
-// KL(P || Q) over the first `length` bins, both normalized; a bin that P has and Q lacks (the clipped
-// tail piled into an empty bin) gets a small floor instead of an infinite penalty, as TensorRT does.
-function divergence(p: Float64Array, q: Float64Array, length: number): number {
-  let sumP = 0;
-  let sumQ = 0;
-  for (let j = 0; j < length; j++) {
-    sumP += p[j] as number;
-    sumQ += q[j] as number;
-  }
-  if (sumQ === 0) return Infinity;
-  let kl = 0;
-  for (let j = 0; j < length; j++) {
-    const pj = (p[j] as number) / sumP;
-    if (pj === 0) continue;
-    const qj = Math.max((q[j] as number) / sumQ, 1e-10);
-    kl += pj * Math.log(pj / qj);
-  }
-  return kl;
+/** `counts` merged into `bins` bins (a power of two dividing it), so the zero edge stays a bin edge. */
+function mergedCounts(counts: Float64Array, bins: number): Float64Array {
+  const factor = Math.max(1, Math.floor(counts.length / bins));
+  const merged = new Float64Array(Math.ceil(counts.length / factor));
+  for (let i = 0; i < counts.length; i++) merged[Math.floor(i / factor)] += counts[i] as number;
+  return merged;
 }
 
 /**

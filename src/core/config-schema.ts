@@ -124,6 +124,8 @@ const gates = z.strictObject({
       confidence: z.number().gt(0.5).lt(1).default(0.95),
     })
     .default({ metric: 'p99', maxRegressionPct: 10, confidence: 0.95 }),
+  /** An int8 engine slower than the fp32 engine of its profile (or not compared with one): refuse or report. */
+  int8SlowerThanFp32: z.enum(['fail', 'warn']).default('warn'),
 });
 
 /** Memory bounds in bytes; a PR's config can only lower the runner's (core/limits.ts). */
@@ -144,6 +146,7 @@ export const configSchema = z.strictObject({
   gates: gates.default({
     golden: 'fail',
     latency: { metric: 'p99', maxRegressionPct: 10, confidence: 0.95 },
+    int8SlowerThanFp32: 'warn',
   }),
   bench: bench.default({
     warmup: 5,

@@ -6,6 +6,8 @@ import { collectRows, countRows } from './pr-comment-rows.js';
 import type { PrRow, RowCounts } from './pr-comment-rows.js';
 import { changeText, goldenFailureText } from './pr-comment-tables.js';
 import type { AbResults, BuildResults } from './results.js';
+import { int8SpeedProblem } from './int8-speed.js';
+import type { Int8SpeedGate } from './int8-speed.js';
 
 /** Everything the comment, the check run and the job summary say about the gate. */
 export interface Verdict {
@@ -43,8 +45,19 @@ function presentTargets(builds: BuildResults[], ab: AbResults[]): Set<string> {
   return new Set([...fromBuilds, ...fromAb]);
 }
 
-function failureLines(rows: PrRow[], missing: string[]): string[] {
+/** Rows of int8 engines slower than fp32 or not compared with it, each with the line that says so. */
+export function slowInt8Rows(rows: PrRow[]): { row: PrRow; problem: string }[] {
+  return rows.flatMap((row) => {
+    const problem = row.engine ? int8SpeedProblem(row.engine) : undefined;
+    return problem === undefined ? [] : [{ row, problem }];
+  });
+}
+
+function failureLines(rows: PrRow[], missing: string[], int8Gate: Int8SpeedGate): string[] {
   return [
+    ...(int8Gate === 'fail'
+      ? slowInt8Rows(rows).map(({ row, problem }) => `int8: ${variant(row)}: ${problem}`)
+      : []),
     ...rows.filter((r) => r.golden === 'fail').map((r) => `golden: ${variant(r)}: ${goldenFailureText(r)}`),
     ...rows.flatMap(({ comparison: c, ...r }) =>
       r.latency === 'regression' && c !== undefined
@@ -59,24 +72,28 @@ function failureLines(rows: PrRow[], missing: string[]): string[] {
  * Judges all results against the gates: `failure` for a golden failure under `goldenGate: 'fail'`, a
  * latency regression, or an expected target that reported nothing; `neutral` when there is nothing
  * to judge; else `success`. Warn-mode golden failures and unstable comparisons never fail the gate.
+ * An int8 engine slower than fp32 (or not compared) fails under `int8Gate: 'fail'`, else it is named.
  */
 export function judge(
   builds: BuildResults[],
   ab: AbResults[],
   expectedTargets: string[],
   goldenGate: 'fail' | 'warn',
+  int8Gate: Int8SpeedGate = 'warn',
 ): Verdict {
   const rows = collectRows(builds, ab, goldenGate);
   const counts = countRows(rows);
   const present = presentTargets(builds, ab);
   const missing = [...new Set(expectedTargets)].filter((t) => !present.has(t));
   const targets = new Set([...present, ...expectedTargets]).size;
+  const slow = slowInt8Rows(rows).length;
   const failing = [
     counts.goldenFailures > 0 ? plural(counts.goldenFailures, 'golden failure') : '',
     counts.regressions > 0 ? plural(counts.regressions, 'latency regression') : '',
     missing.length > 0 ? plural(missing.length, 'missing target') : '',
+    int8Gate === 'fail' && slow > 0 ? `${plural(slow, 'int8 engine')} not faster than fp32` : '',
   ].filter((part) => part !== '');
-  const common = { rows, counts, missing, targets, failures: failureLines(rows, missing) };
+  const common = { rows, counts, missing, targets, failures: failureLines(rows, missing, int8Gate) };
   if (failing.length > 0) {
     const title = `${failing.join(', ')} across ${plural(targets, 'target')}`;
     return { ...common, conclusion: 'failure', emoji: '❌', title };
@@ -84,7 +101,8 @@ export function judge(
   if (rows.length === 0)
     return { ...common, conclusion: 'neutral', emoji: '⚠️', title: 'no results to report' };
   const warned =
-    counts.goldenWarnings > 0 ? `, ${plural(counts.goldenWarnings, 'golden failure')} in warn mode` : '';
+    (counts.goldenWarnings > 0 ? `, ${plural(counts.goldenWarnings, 'golden failure')} in warn mode` : '') +
+    (slow > 0 ? `, ${plural(slow, 'int8 engine')} not faster than fp32` : '');
   const title = `${plural(rows.length, 'engine')} on ${plural(targets, 'target')} passed${warned}`;
   return { ...common, conclusion: 'success', emoji: warned === '' ? '✅' : '⚠️', title };
 }

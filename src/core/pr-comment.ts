@@ -10,7 +10,7 @@ import { latencyCharts } from './mermaid-chart.js';
 import { needsAttention } from './pr-comment-rows.js';
 import type { PrRow, RowCounts } from './pr-comment-rows.js';
 import { clip, tableHead, tableRow } from './pr-comment-tables.js';
-import { judge, plural } from './pr-comment-verdict.js';
+import { judge, plural, slowInt8Rows } from './pr-comment-verdict.js';
 import type { Verdict } from './pr-comment-verdict.js';
 import type { AbResults, BuildResults } from './results.js';
 import { fitMarkdown } from './truncate-markdown.js';
@@ -75,12 +75,20 @@ function contextLine(context: PrCommentInput['context']): string {
   return `Head ${sha || '—'} vs merge base ${base || '—'}${link}`;
 }
 
-function notes(v: Verdict, latency: GatesConfig['latency']): string[] {
+function notes(v: Verdict, gates: GatesConfig): string[] {
+  const { latency } = gates;
   const { goldenWarnings, unstable } = v.counts;
   const ci = `${Number((latency.confidence * 100).toFixed(1))}% confidence interval`;
   return [
     ...v.missing.map(
       (t) => `- ❌ target ${escapeMarkdown(t) || '—'} produced no results (job failed or was cancelled)`,
+    ),
+    ...slowInt8Rows(v.rows).map(
+      ({ row, problem }) =>
+        `- ${gates.int8SlowerThanFp32 === 'fail' ? '❌' : '⚠️'} ${escapeMarkdown(problem)}: ` +
+        `${escapeMarkdown(`${row.model} ${row.target}/${row.profile}`)}` +
+        (row.engine?.int8SpeedupDetail ? ` (${escapeMarkdown(row.engine.int8SpeedupDetail)})` : '') +
+        ` (\`gates.int8SlowerThanFp32: ${gates.int8SlowerThanFp32}\`).`,
     ),
     ...(goldenWarnings > 0
       ? [
@@ -129,7 +137,13 @@ function analyze(input: PrCommentInput): Report {
     head: [`### ${emoji} kiln: ${title}`, '', ...lines, contextLine(input.context)],
   });
   const { metric, confidence } = input.gates.latency;
-  const v = judge(input.builds, input.ab, input.expectedTargets, input.gates.golden);
+  const v = judge(
+    input.builds,
+    input.ab,
+    input.expectedTargets,
+    input.gates.golden,
+    input.gates.int8SlowerThanFp32,
+  );
   if (input.plannedNothing === true && input.builds.length === 0 && input.ab.length === 0) {
     const title = 'nothing to build';
     const why =
@@ -147,7 +161,7 @@ function analyze(input: PrCommentInput): Report {
     heading(v.emoji, v.title),
     {
       head: [],
-      items: notes(v, input.gates.latency),
+      items: notes(v, input.gates),
       more: (n) => `- ${plural(n, 'more note')} left out to fit.`,
     },
   ];

@@ -69,6 +69,8 @@ const engineResult = z.looseObject({
   }),
   latency: z.looseObject({ engine: latencyStats, reference: latencyStats.optional() }),
   speedup: measured.optional(),
+  int8SpeedupVsFp32: measured.optional(),
+  int8SpeedupDetail: z.string().optional(),
   phases: z.looseObject({ compileMs: z.number(), goldenMs: z.number(), benchMs: z.number() }),
 });
 
@@ -81,7 +83,10 @@ export const buildResultsSchema = z.looseObject({
   startedAt: z.string(),
   finishedAt: z.string(),
   engines: z.array(engineResult),
-  gates: z.looseObject({ golden: z.enum(['pass', 'fail', 'warn']) }),
+  gates: z.looseObject({
+    golden: z.enum(['pass', 'fail', 'warn']),
+    int8Speed: z.enum(['pass', 'fail', 'warn']).optional(),
+  }),
 });
 
 const summary = z.looseObject({ p50: measured, p99: measured, n: count });

@@ -83,6 +83,12 @@ export interface EngineResult {
   };
   /** reference p50 / engine p50; > 1 means the engine is faster. */
   speedup?: number;
+  /**
+   * int8 engines: fp32 engine p50 / this engine's p50 for the same profile and target (< 1: int8 is
+   * slower than fp32); null when it could not be compared, `int8SpeedupDetail` says why.
+   */
+  int8SpeedupVsFp32?: number | null;
+  int8SpeedupDetail?: string;
   /** Wall time spent per phase in this run, ms (compile is 0 on a cache hit). */
   phases: { compileMs: number; goldenMs: number; benchMs: number };
 }
@@ -98,7 +104,7 @@ export interface BuildResults {
   finishedAt: string;
   engines: EngineResult[];
   /** Gate verdicts for this run. */
-  gates: { golden: 'pass' | 'fail' | 'warn' };
+  gates: { golden: 'pass' | 'fail' | 'warn'; int8Speed?: 'pass' | 'fail' | 'warn' };
 }
 
 /** Verdict of a base-vs-head latency comparison. */

@@ -1,6 +1,7 @@
 import type { KilnConfig } from '../core/config-load.js';
 import type { TargetConfig } from '../core/config-schema.js';
 import type { BuildResults, EngineResult } from '../core/results.js';
+import { compareInt8WithFp32, int8SpeedProblem, int8SpeedVerdict } from '../core/int8-speed.js';
 import { KILN_VERSION } from '../core/version.js';
 import type { Backend } from '../backends/backend.js';
 import type { HostCache } from '../store/host-cache.js';
@@ -79,6 +80,11 @@ export async function buildTarget(options: BuildTargetOptions): Promise<TargetBu
         }),
       );
     }
+    const compared = compareInt8WithFp32(engines);
+    for (const e of compared) {
+      const problem = int8SpeedProblem(e);
+      if (problem) progress.warn(`${e.model}/${e.profile}/int8: ${problem}`);
+    }
     const failed = engines.filter((e) => !e.golden.pass).length;
     const hits = engines.filter((e) => e.cache === 'hit').length;
     progress.info(
@@ -92,8 +98,13 @@ export async function buildTarget(options: BuildTargetOptions): Promise<TargetBu
       hardware,
       startedAt,
       finishedAt: new Date().toISOString(),
-      engines,
-      gates: { golden: failed === 0 ? 'pass' : config.gates.golden === 'fail' ? 'fail' : 'warn' },
+      engines: compared,
+      gates: {
+        golden: failed === 0 ? 'pass' : config.gates.golden === 'fail' ? 'fail' : 'warn',
+        ...(compared.some((e) => e.precision === 'int8')
+          ? { int8Speed: int8SpeedVerdict(compared, config.gates.int8SlowerThanFp32) }
+          : {}),
+      },
       skipped,
     };
   } finally {

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   calibrate,
   calibrateRange,
-  entropyThreshold,
   HistogramCollector,
   quantizationParams,
   TensorHistogram,
@@ -62,12 +61,13 @@ describe('calibrateRange', () => {
     expect(Math.abs(max - 0.999)).toBeLessThanOrEqual(h.binWidth);
   });
 
-  it('entropy clips a long tail well below the maximum', () => {
+  it('entropy on a fine histogram clips a long tail well below the maximum', () => {
     const r = new SeededRandom(2);
     const values = Array.from({ length: 100_000 }, () => r.normal());
     for (let i = 0; i < 20; i++) values.push(40 + i); // rare outliers
     const h = histogramOf(values);
-    const { max } = calibrateRange(h, 'entropy');
+    // 100k values get 128 bins by default (no room to clip); all 4096 make the KL search fine.
+    const { max } = calibrateRange(h, 'entropy', 99.99, 4096);
     expect(max).toBeLessThan(0.5 * h.max);
     expect(max).toBeGreaterThan(2); // keeps the bulk of a standard normal
   });
@@ -77,10 +77,6 @@ describe('calibrateRange', () => {
     const h = histogramOf(Array.from({ length: 200_000 }, () => r.nextFloat()));
     const { max } = calibrateRange(h, 'entropy');
     expect(max).toBeGreaterThan(0.95 * h.max);
-  });
-
-  it('entropyThreshold of an empty histogram is 0', () => {
-    expect(entropyThreshold(new Float64Array(2048), 0.1)).toBe(0);
   });
 });
 

@@ -18,13 +18,14 @@ afterAll(async () => {
 const argmax = (v: Float32Array) => ((v[0] as number) >= (v[1] as number) ? 0 : 1);
 
 describe('int8 on the real PP-OCR models', () => {
-  it('keeps the fp32 key options and adds the scheme for int8 only', () => {
+  it('names the fp32 rewrites in fp32 keys and the scheme in int8 keys', () => {
     const backend = new OnnxRuntimeCpuBackend();
     expect(backend.compileOptions('fp32')).toEqual({
       graphOptimizationLevel: 'all',
       format: 'ort',
       pinShapes: true,
       precision: 'fp32',
+      exactRewrites: ['fold-affine-into-conv', 'hardswish'],
     });
     expect(backend.compileOptions('int8')).toMatchObject({
       precision: 'int8',
@@ -33,7 +34,7 @@ describe('int8 on the real PP-OCR models', () => {
         activationType: 'uint8',
         weights: 'int8-symmetric-per-channel',
         consumerRanges: true,
-        version: 3,
+        version: 4,
       },
     });
     expect(backend.supportedPrecisions()).toEqual(['fp32', 'int8']);

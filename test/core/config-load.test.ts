@@ -71,6 +71,7 @@ describe('parseConfig on a valid config', () => {
     expect(config.gates).toEqual({
       golden: 'fail',
       latency: { metric: 'p99', maxRegressionPct: 10, confidence: 0.95 },
+      int8SlowerThanFp32: 'warn',
     });
     expect(config.bench).toEqual({
       warmup: 5,

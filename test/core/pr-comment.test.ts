@@ -93,7 +93,11 @@ function input(over: Partial<PrCommentInput> = {}): PrCommentInput {
     builds: [],
     ab: [],
     expectedTargets: TARGETS,
-    gates: { golden: 'fail', latency: { metric: 'p99', maxRegressionPct: 10, confidence: 0.95 } },
+    gates: {
+      golden: 'fail',
+      latency: { metric: 'p99', maxRegressionPct: 10, confidence: 0.95 },
+      int8SlowerThanFp32: 'warn',
+    },
     context: {
       headSha: '0123456789abcdef0123456789abcdef01234567',
       baseRef: 'fedcba9876543210fedcba9876543210fedcba98',
@@ -176,6 +180,46 @@ describe('renderPrComment', () => {
     await expect(out.body).toMatchFileSnapshot('__snapshots__/pr-comment-all-pass.md');
   });
 
+  it('names an int8 engine slower than fp32, and fails the check under gates.int8SlowerThanFp32: fail', async () => {
+    const fp32 = engine({ model: 'ocr-cls', profile: 'line', p50: 1.1 });
+    const int8 = engine({
+      model: 'ocr-cls',
+      profile: 'line',
+      precision: 'int8',
+      p50: 1.6,
+      int8SpeedupVsFp32: 1.1 / 1.6,
+      int8SpeedupDetail: 'p50 int8 1.60 ms vs fp32 1.10 ms',
+    });
+    const builds = [build('cpu', [fp32, int8])];
+    const gates = input().gates;
+    const warned = renderPrComment(input({ builds, expectedTargets: ['cpu'] }));
+    expect(warned.conclusion).toBe('success');
+    expect(warned.title).toBe('2 engines on 1 target passed, 1 int8 engine not faster than fp32');
+    expect(warned.body).toContain(
+      '- ⚠️ int8 slower than fp32 (0.69×): ocr-cls cpu/line (p50 int8 1.60 ms vs fp32 1.10 ms) (`gates.int8SlowerThanFp32: warn`).',
+    );
+    expectWellFormed(warned.body);
+    await expect(warned.body).toMatchFileSnapshot('__snapshots__/pr-comment-int8-slower.md');
+    const failed = renderPrComment(
+      input({ builds, expectedTargets: ['cpu'], gates: { ...gates, int8SlowerThanFp32: 'fail' } }),
+    );
+    expect(failed.conclusion).toBe('failure');
+    expect(failed.failures).toEqual(['int8: ocr-cls cpu/line/int8: int8 slower than fp32 (0.69×)']);
+    // Not compared (no fp32 engine): unknown is refused too, never passed.
+    const alone = { ...int8, int8SpeedupVsFp32: null, int8SpeedupDetail: 'no fp32 engine' };
+    const unknown = renderPrComment(
+      input({
+        builds: [build('cpu', [alone])],
+        expectedTargets: ['cpu'],
+        gates: { ...gates, int8SlowerThanFp32: 'fail' },
+      }),
+    );
+    expect(unknown.conclusion).toBe('failure');
+    expect(unknown.failures).toEqual([
+      'int8: ocr-cls cpu/line/int8: int8 speed vs fp32 unknown: no fp32 engine',
+    ]);
+  });
+
   it('golden failure with NaN on one target fails the gate and leads the table', async () => {
     const { builds, ab: abResults } = allPass();
     const nan = comparison({ output: 'boxes', maxAbsDiff: NaN, nanGot: 12, mismatches: 12, pass: false });
@@ -195,6 +239,7 @@ describe('renderPrComment', () => {
     const gates = {
       golden: 'warn',
       latency: { metric: 'p99', maxRegressionPct: 10, confidence: 0.95 },
+      int8SlowerThanFp32: 'warn',
     } as const;
     const builds = TARGETS.map((t) => build(t, [engine({ outputs: [nan] })]));
     const out = renderPrComment(input({ builds, gates }));

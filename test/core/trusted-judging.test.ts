@@ -13,7 +13,11 @@ const strict: JudgingSettings = {
 describe('settingChanges', () => {
   it('lists each loosened or tightened leaf as base → head, sorted; equal settings list nothing', () => {
     const head: JudgingSettings = {
-      gates: { golden: 'warn', latency: { ...strict.gates.latency, maxRegressionPct: 1000 } },
+      gates: {
+        golden: 'warn',
+        latency: { ...strict.gates.latency, maxRegressionPct: 1000 },
+        int8SlowerThanFp32: 'warn',
+      },
       bench: { ...strict.bench, minSamples: 2 },
       models: [
         {

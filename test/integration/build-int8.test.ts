@@ -38,6 +38,7 @@ ${FAST_BENCH}`;
 describe('kiln build int8 with calibration, then kiln drift', () => {
   let dir: string;
   let results: BuildResults;
+  let buildStderr: string;
 
   beforeAll(async () => {
     dir = await workspace(config, { 'cls.onnx': PPOCR.cls });
@@ -54,6 +55,7 @@ describe('kiln build int8 with calibration, then kiln drift', () => {
     const run = await runKiln(['build', '--json', 'r.json'], dir);
     expect(run.stderr).toContain('[2/2] cls / b1 / int8');
     expect(run.exitCode).toBe(0);
+    buildStderr = run.stderr;
     results = JSON.parse(await readFile(path.join(dir, 'r.json'), 'utf8')) as BuildResults;
   }, 240_000);
 
@@ -74,6 +76,32 @@ describe('kiln build int8 with calibration, then kiln drift', () => {
     });
     expect(record.notes.join('\n')).toMatch(/int8 QDQ .* nodes quantized/);
   });
+
+  it('compares the int8 engine with the fp32 one of its profile, and says so when int8 is slower', () => {
+    const int8 = results.engines.find((e) => e.precision === 'int8')!;
+    const fp32 = results.engines.find((e) => e.precision === 'fp32')!;
+    expect(int8.int8SpeedupVsFp32).toBeCloseTo(fp32.latency.engine.p50 / int8.latency.engine.p50, 9);
+    const slower = (int8.int8SpeedupVsFp32 as number) < 1;
+    // Whether int8 pays depends on the host's int8 kernels (VNNI, AMX); the report must match either way.
+    expect(results.gates.int8Speed).toBe(slower ? 'warn' : 'pass');
+    expect(buildStderr.includes('cls/b1/int8: int8 slower than fp32 (')).toBe(slower);
+  });
+
+  it('gates.int8SlowerThanFp32: fail refuses an int8 engine it cannot compare (no fp32 engine), exit 1', async () => {
+    const int8Only = config
+      .replace('precisions: [fp32, int8]', 'precisions: [int8]')
+      .replace(/\n$/, '')
+      .concat('\ngates: { int8SlowerThanFp32: fail }\n');
+    await writeFile(path.join(dir, 'int8-only.yaml'), int8Only);
+    const run = await runKiln(['build', '--config', 'int8-only.yaml', '--json', 'only.json'], dir);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(
+      /^kiln: int8 speed gate failed for 1 engine\(s\) \(gates.int8SlowerThanFp32: fail\); first: cls\/b1\/int8 on cpu: int8 speed vs fp32 unknown: no fp32 engine of profile 'b1'/m,
+    );
+    const only = JSON.parse(await readFile(path.join(dir, 'only.json'), 'utf8')) as BuildResults;
+    expect(only.gates.int8Speed).toBe('fail');
+    expect(only.engines[0]?.int8SpeedupVsFp32).toBeNull();
+  }, 120_000);
 
   it('serving data like the calibration data does not drift; 0-255 data does, reporting the input PSI and the worst clipping activation', async () => {
     const int8 = results.engines.find((e) => e.precision === 'int8')!;

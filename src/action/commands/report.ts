@@ -141,6 +141,7 @@ async function judge(deps: Deps, subject: ReportSubject, found: ReportInputs): P
             confidence: latency.confidence,
           }
         : DEFAULT_LATENCY_GATE,
+      int8SlowerThanFp32: builds.some((b) => b.gates.int8Speed === 'fail') ? 'fail' : 'warn',
     };
   }
   for (const f of found.failures) {

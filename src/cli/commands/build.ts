@@ -1,5 +1,6 @@
 import { loadConfig } from '../../core/config-load.js';
 import { InputError } from '../../core/errors.js';
+import { int8SpeedProblem } from '../../core/int8-speed.js';
 import { createBackend } from '../../backends/registry.js';
 import { buildTarget, type TargetBuild } from '../../pipeline/build-target.js';
 import { streamProgress } from '../../pipeline/progress.js';
@@ -60,6 +61,14 @@ export async function buildCommand({ values }: CommandArgs<typeof buildOptions>)
     const worst = failed[0]!;
     process.stderr.write(
       `kiln: golden gate failed for ${failed.length} engine(s); first: ${worst.model}/${worst.profile}/${worst.precision} on ${worst.target}: ${worst.golden.failure ?? 'failed'}\n`,
+    );
+    return 1;
+  }
+  const slow = results.flatMap((r) => r.engines).filter((e) => int8SpeedProblem(e) !== undefined);
+  if (slow.length > 0 && config.gates.int8SlowerThanFp32 === 'fail') {
+    const first = slow[0]!;
+    process.stderr.write(
+      `kiln: int8 speed gate failed for ${slow.length} engine(s) (gates.int8SlowerThanFp32: fail); first: ${first.model}/${first.profile}/int8 on ${first.target}: ${int8SpeedProblem(first)}\n`,
     );
     return 1;
   }
