@@ -15,6 +15,9 @@ import { InputError } from '../core/errors.js';
  * Only releases listed here can be targeted; add a row from the release notes to target another.
  */
 export const TRITON_TENSORRT: Readonly<Record<string, string>> = {
+  // The last TensorRT 8.6 release the table holds (Frameworks Support Matrix: 23.xx–24.01 bundle
+  // 8.6.1.6); like the rows below it was not re-read from a release note in this repository.
+  '24.01': '8.6.1.6',
   '24.05': '10.0.1.6',
   '24.06': '10.1.0.27',
   '24.07': '10.2.0.19',

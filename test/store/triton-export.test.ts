@@ -324,8 +324,8 @@ describe('exportTritonRepository: TensorRT releases', () => {
   });
 
   it('a TensorRT 8.6 plan declares its int64 tensors TYPE_INT32 (its bindings are int32) and writes int32 warmup data', async () => {
-    await writeFakeRelease(release, '1.2.0', [trtArtifact(key('8'), '8.6', 'fp32', '8.6.1')]);
-    await exportTritonRepository({ release, repository });
+    await writeFakeRelease(release, '1.2.0', [trtArtifact(key('8'), '8.6', 'fp32', '8.6.1.6')]);
+    await exportTritonRepository({ release, repository, tritonRelease: '24.01' });
     const parsed = await config('ocr-cls_b1_fp32');
     expect(parsed.input).toEqual([
       { name: 'x', data_type: 'TYPE_FP32', dims: [1, 3, 2, 2] },
@@ -337,9 +337,9 @@ describe('exportTritonRepository: TensorRT releases', () => {
     expect([...new Int32Array(bytes.buffer, bytes.byteOffset, 2)]).toEqual([0, 1]);
     // The same release built on 10.x keeps TYPE_INT64.
     const ten = path.join(tmp, 'releases', 'ocr-cls', '1.3.0');
-    await writeFakeRelease(ten, '1.3.0', [trtArtifact(key('9'), '8.6', 'fp32', '10.3.0')]);
+    await writeFakeRelease(ten, '1.3.0', [trtArtifact(key('9'), '8.6', 'fp32', '10.3.0.26')]);
     const repository10 = path.join(tmp, 'triton10');
-    await exportTritonRepository({ release: ten, repository: repository10 });
+    await exportTritonRepository({ release: ten, repository: repository10, tritonRelease: '24.08' });
     const text = await readFile(path.join(repository10, 'ocr-cls_b1_fp32', 'config.pbtxt'), 'utf8');
     expect(text).toContain('TYPE_INT64');
   });
@@ -426,7 +426,7 @@ describe('exportTritonRepository: TensorRT plans against the target Triton relea
       `engine ${key('8')} cannot be served by Triton 25.01 (TensorRT 10.8.0.43): it was built with TensorRT 10.3.0, and a plan loads only in the TensorRT that built it, not 10.8.0.43`,
     );
     await expect(exportTritonRepository({ release, repository, tritonRelease: '19.01' })).rejects.toThrow(
-      /Triton release '19\.01': kiln does not know which TensorRT it bundles \(known: 24\.05, .*25\.02\)/,
+      /Triton release '19\.01': kiln does not know which TensorRT it bundles \(known: 24\.01, 24\.05, .*25\.02\)/,
     );
     expect(await treeFiles(repository)).toEqual([]);
   });
