@@ -16,7 +16,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { SeededRandom, synthesizeTensor } from '../src/core/seeded-random.js';
-import { OnnxRuntimeCpuBackend } from '../src/backends/onnxruntime-cpu.js';
+import { OnnxRuntimeCpuBackend } from '../src/backends/onnxruntime/onnxruntime-cpu.js';
 import type { EngineSession } from '../src/backends/backend.js';
 import { interleavedRuns } from '../src/pipeline/ab-sampling-loop.js';
 import { interleaved } from './measure.js';

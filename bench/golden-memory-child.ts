@@ -4,8 +4,8 @@
  * Prints `{ baselineBytes, peakBytes }` as JSON: RSS with both sessions open and the inputs drawn,
  * and the process's peak RSS after the check.
  */
-import { OnnxRuntimeCpuBackend } from '../src/backends/onnxruntime-cpu.js';
-import { describeModel, loadOnnxModel } from '../src/backends/onnx-model.js';
+import { OnnxRuntimeCpuBackend } from '../src/backends/onnxruntime/onnxruntime-cpu.js';
+import { describeModel, loadOnnxModel } from '../src/backends/model/onnx-model.js';
 import { SeededRandom, synthesizeTensor } from '../src/core/seeded-random.js';
 import type { HostTensor } from '../src/core/tensor.js';
 import { goldenRecordWriter } from '../src/pipeline/golden-record.js';

@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
-import { OnnxRuntimeCpuBackend } from '../src/backends/onnxruntime-cpu.js';
+import { OnnxRuntimeCpuBackend } from '../src/backends/onnxruntime/onnxruntime-cpu.js';
 import { diagnosticLine, line } from './measure.js';
 
 const { onnx } = onnxProto;

@@ -6,8 +6,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { OnnxRuntimeCpuBackend } from '../src/backends/onnxruntime-cpu.js';
-import type { CalibrationMethod } from '../src/backends/calibration.js';
+import { OnnxRuntimeCpuBackend } from '../src/backends/onnxruntime/onnxruntime-cpu.js';
+import type { CalibrationMethod } from '../src/backends/int8/calibration.js';
 import { SeededRandom } from '../src/core/seeded-random.js';
 import type { HostTensor } from '../src/core/tensor.js';
 import { diagnosticLine, interleaved, line, spread } from './measure.js';

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import { loadConfig } from '../src/core/config-load.js';
 import { SeededRandom, synthesizeTensor } from '../src/core/seeded-random.js';
-import { OnnxRuntimeCpuBackend } from '../src/backends/onnxruntime-cpu.js';
+import { OnnxRuntimeCpuBackend } from '../src/backends/onnxruntime/onnxruntime-cpu.js';
 import { buildTarget } from '../src/pipeline/build-target.js';
 import { sampleRuns } from '../src/pipeline/latency-bench.js';
 import { silentProgress } from '../src/pipeline/progress.js';

@@ -50,8 +50,8 @@ export const commands: Record<string, AgentCommand & { spec?: CommandHelp }> = {
   doctor: lazy('doctor', async () => (await import('./host-commands.js')).hostCommands.doctor),
   serve: lazy('serve', async () => (await import('./serve-command.js')).serveCommand),
   run: lazy('run', async () => (await import('./run-command.js')).runCommand),
-  deploy: lazy('deploy', async () => (await import('./deploy-command.js')).deployCommand),
-  rollback: lazy('rollback', async () => (await import('./rollback-command.js')).rollbackCommand),
+  deploy: lazy('deploy', async () => (await import('./deploy/command.js')).deployCommand),
+  rollback: lazy('rollback', async () => (await import('./deploy/rollback-command.js')).rollbackCommand),
 };
 
 /** The registration point for other modules' subcommands (`serve`, `lease`). */

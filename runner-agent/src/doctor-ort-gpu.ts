@@ -1,10 +1,10 @@
 /**
  * The `onnxruntime-gpu` line of `kiln-agent doctor`, from a real session probe of onnxruntime-node's
- * CUDA and TensorRT execution providers (src/backends/ort-gpu-probe.ts). Pure: the probe is given.
+ * CUDA and TensorRT execution providers (src/backends/onnxruntime/ort-gpu-probe.ts). Pure: the probe is given.
  */
 import path from 'node:path';
 import type { HostProbe } from '../../src/backends/host/host-probe.js';
-import type { OrtGpuProbe } from '../../src/backends/ort-gpu-probe.js';
+import type { OrtGpuProbe } from '../../src/backends/onnxruntime/ort-gpu-probe.js';
 import type { Finding } from './doctor.js';
 
 /**

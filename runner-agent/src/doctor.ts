@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { TRTEXEC_FALLBACK_PATH, type HostProbe } from '../../src/backends/host/host-probe.js';
-import type { OrtGpuProbe } from '../../src/backends/ort-gpu-probe.js';
+import type { OrtGpuProbe } from '../../src/backends/onnxruntime/ort-gpu-probe.js';
 import { ortGpuFinding } from './doctor-ort-gpu.js';
 import { RUNNER_MIN_VERSION } from './labels.js';
 import { majorOf } from '../../src/backends/host/tensorrt-version.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { InputError } from '../../src/core/errors.js';
 import { isMissing } from '../../src/backends/host/command-runner.js';
 import { probeHost, type HostProbe } from '../../src/backends/host/host-probe.js';
-import type { OrtGpuProbe } from '../../src/backends/ort-gpu-probe.js';
+import type { OrtGpuProbe } from '../../src/backends/onnxruntime/ort-gpu-probe.js';
 import { parseAgentArgs } from './agent-args.js';
 import { doctorOptions, labelsOptions, probeOptions, registerOptions } from './agent-specs.js';
 import type { AgentCommand, AgentIo } from './cli.js';
@@ -61,7 +61,7 @@ export const hostCommands: Record<'probe' | 'labels' | 'register' | 'doctor', Ag
 
 /** Loads onnxruntime-node only for doctor, so probe/labels/run stay light. */
 async function probeOrtGpu(): Promise<OrtGpuProbe> {
-  const { probeOrtGpuEps } = await import('../../src/backends/ort-gpu-probe.js');
+  const { probeOrtGpuEps } = await import('../../src/backends/onnxruntime/ort-gpu-probe.js');
   return probeOrtGpuEps();
 }
 

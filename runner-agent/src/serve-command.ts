@@ -3,7 +3,7 @@ import { KILN_VERSION } from '../../src/core/version.js';
 import { parseAgentArgs } from './agent-args.js';
 import { serveOptions } from './agent-specs.js';
 import type { AgentCommand } from './cli.js';
-import { defaultEventsDir, watchDeployEvents } from './deploy-events.js';
+import { defaultEventsDir, watchDeployEvents } from './deploy/events.js';
 import { AgentMetrics } from './metrics.js';
 import { startServer } from './serve.js';
 import { defaultResultsDir, watchResults } from './results-watcher.js';

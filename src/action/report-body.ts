@@ -1,5 +1,5 @@
-import { GITHUB_COMMENT_LIMIT } from '../core/pr-comment.js';
-import { escapeMarkdown } from '../core/markdown-escape.js';
+import { GITHUB_COMMENT_LIMIT } from '../core/report/pr-comment.js';
+import { escapeMarkdown } from '../core/report/markdown-escape.js';
 
 /** Lines said before the verdict: where the gates came from, what cannot be judged, why jobs failed. */
 export interface Preamble {

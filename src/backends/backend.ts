@@ -1,7 +1,7 @@
 import type { HostTensor } from '../core/tensor.js';
 import type { Precision } from '../core/results.js';
 import type { ProfileShapes } from '../core/artifact-key.js';
-import type { CalibrationMethod, CalibrationResult } from './calibration.js';
+import type { CalibrationMethod, CalibrationResult } from './int8/calibration.js';
 
 /** A shape profile as the backend sees it: a label plus fixed or ranged shapes. */
 export type EngineProfile = { name: string } & ProfileShapes;

@@ -1,9 +1,9 @@
 import { InputError } from '../core/errors.js';
 import type { Backend } from './backend.js';
-import { detectOrtGpuLibrary, OnnxRuntimeGpuBackend } from './onnxruntime-gpu.js';
-import { OnnxRuntimeCpuBackend } from './onnxruntime-cpu.js';
-import type { Availability, GpuFingerprint, TrtCompatibility } from './tensorrt.js';
-import { detectTensorRt, TensorRtBackend } from './tensorrt.js';
+import { detectOrtGpuLibrary, OnnxRuntimeGpuBackend } from './onnxruntime/onnxruntime-gpu.js';
+import { OnnxRuntimeCpuBackend } from './onnxruntime/onnxruntime-cpu.js';
+import type { Availability, GpuFingerprint, TrtCompatibility } from './tensorrt/tensorrt.js';
+import { detectTensorRt, TensorRtBackend } from './tensorrt/tensorrt.js';
 import { defaultBackendHost } from './host/default-host.js';
 
 /** What GPU backends need from the host (the agent's probe and folders); backends import only core. */

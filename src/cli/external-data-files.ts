@@ -2,8 +2,8 @@ import path from 'node:path';
 import { toRepoPath } from '../core/changed-models.js';
 import type { KilnConfig } from '../core/config-load.js';
 import { firstLine } from '../core/errors.js';
-import { checkExternalData } from '../backends/external-data-check.js';
-import { loadModelSkeleton } from '../backends/onnx-skeleton.js';
+import { checkExternalData } from '../backends/model/external-data-check.js';
+import { loadModelSkeleton } from '../backends/model/onnx-skeleton.js';
 
 /** A model's external-data files as repo paths, or why they could not be read. */
 export type ExternalDataFiles = { files: string[] } | { unreadable: string };

@@ -33,7 +33,7 @@ export function kilnProgram(out: ProgramOutput, exited: (exitCode: number) => vo
     const command = commandFromSpec(spec, `kiln ${spec.name}`, KILN_VERSION, out);
     command.action(async (operands: unknown) => {
       // ORT's own warnings with --verbose; loaded only then, since it loads onnxruntime-node.
-      if (command.opts().verbose) (await import('../backends/ort-log.js')).setOrtVerbose(true);
+      if (command.opts().verbose) (await import('../backends/onnxruntime/ort-log.js')).setOrtVerbose(true);
       const values = valuesOf(command, spec.options) as Parameters<typeof spec.run>[0]['values'];
       const positionals = spec.operands && Array.isArray(operands) ? (operands as string[]) : [];
       exited(await spec.run({ values, positionals }));

@@ -1,7 +1,7 @@
 /**
  * The one retry loop and the one `Retry-After` reading, shared by the GitHub API client
  * (src/action/github-request.ts, whose policy is src/action/retry.ts) and the OCI registry client
- * (src/store/oci-http.ts). Pure: sleeping and the clock come in from the caller, so every decision
+ * (src/store/oci/http.ts). Pure: sleeping and the clock come in from the caller, so every decision
  * is reproducible in a unit test.
  */
 

@@ -7,7 +7,7 @@ import type { Backend } from '../backends/backend.js';
 import type { HostCache } from '../store/host-cache.js';
 import { LocalStore, type StoreFs } from '../store/local-store.js';
 import type { RemoteEngineStore } from '../store/remote-engine-store.js';
-import type { Provenance } from '../store/provenance.js';
+import type { Provenance } from '../store/release/provenance.js';
 import { buildEngine, isVerifiedHit } from './build-engine.js';
 import type { Clock } from './clock.js';
 import { planEngineJobs, type SkippedEngine } from './engine-jobs.js';

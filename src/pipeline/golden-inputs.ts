@@ -5,7 +5,7 @@ import { assertTensorFits, DEFAULT_LIMITS, tensorBytes, type Limits } from '../c
 import { npyFileName, readNpy } from '../core/npy.js';
 import { SeededRandom, synthesizeTensor } from '../core/seeded-random.js';
 import { formatShape, isTensorDtype, sameShape, type HostTensor, type TensorDtype } from '../core/tensor.js';
-import type { IoSpec } from '../backends/onnx-model.js';
+import type { IoSpec } from '../backends/model/onnx-model.js';
 import { attentionMask, pickValues } from './synthetic-values.js';
 
 /** What synthetic values an input gets: uniform in [min, max], or only `values`, or a `mask`. */

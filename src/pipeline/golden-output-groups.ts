@@ -5,7 +5,7 @@
  */
 import type { HostTensor } from '../core/tensor.js';
 import { bytesPerElement, isTensorDtype } from '../core/tensor.js';
-import type { IoSpec, ModelDescription } from '../backends/onnx-model.js';
+import type { IoSpec, ModelDescription } from '../backends/model/onnx-model.js';
 
 /** Per side, the most output bytes the golden suite fetches in one run (unless one output is larger). */
 export const GOLDEN_GROUP_BYTES = 16 * 1024 ** 2;

@@ -8,8 +8,8 @@ import { InputError } from '../core/errors.js';
 import { DEFAULT_LIMITS, LIMIT_ENV, type Limits } from '../core/limits.js';
 import type { HostTensor } from '../core/tensor.js';
 import type { EngineProfile } from '../backends/backend.js';
-import type { ModelDescription } from '../backends/onnx-model.js';
-import { benchShapes } from '../backends/profile-dims.js';
+import type { ModelDescription } from '../backends/model/onnx-model.js';
+import { benchShapes } from '../backends/model/profile-dims.js';
 import type { GoldenInputs, ValueRange } from './golden-inputs.js';
 
 /** Calibration for one int8 engine: checked samples, how to calibrate, and what they looked like. */

@@ -1,7 +1,7 @@
 import { GateError, InputError } from '../core/errors.js';
 import type { BuildResults } from '../core/results.js';
 import type { LocalStore } from '../store/local-store.js';
-import type { ReleaseCandidate } from '../store/release-writer.js';
+import type { ReleaseCandidate } from '../store/release/release-writer.js';
 
 /** An engine asked for by build results or by `kiln keys`, to be found in the store. */
 export interface WantedEngine {

@@ -4,7 +4,7 @@ import { InputError } from '../core/errors.js';
 import { sha256File } from '../core/hashing.js';
 import type { GoldenResult, LatencyStats, Precision } from '../core/results.js';
 import type { TensorStats } from '../core/tensor-stats.js';
-import type { Provenance } from './provenance.js';
+import type { Provenance } from './release/provenance.js';
 import { artifactPaths, checkRecordPaths, regularFileInside } from './record-paths.js';
 
 /** Where the golden sample tensors of an artifact live, relative to its folder. */
@@ -160,8 +160,7 @@ async function fileHashProblem(dir: string, file: string, expected: string): Pro
   try {
     actual = await sha256File(path.join(dir, file));
   } catch (error) {
-    if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
-      return 'missing';
+    if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return 'missing';
     throw error;
   }
   return actual === expected

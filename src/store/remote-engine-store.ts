@@ -6,11 +6,11 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { InputError } from '../core/errors.js';
 import { listFiles, sha256, sha256File } from '../core/hashing.js';
 import type { ArtifactRecord } from './artifact.js';
-import { connectOci, OCI_MANIFEST, type OciClient, type OciStoreOptions } from './oci-client.js';
-import { extractLayer, packLayer } from './oci-layer.js';
-import { repositoryFor } from './oci-reference.js';
+import { connectOci, OCI_MANIFEST, type OciClient, type OciStoreOptions } from './oci/client.js';
+import { extractLayer, packLayer } from './oci/layer.js';
+import { repositoryFor } from './oci/reference.js';
 import type { LocalStore, StoredArtifact } from './local-store.js';
-import type { ReleaseFile } from './release.js';
+import type { ReleaseFile } from './release/release-record.js';
 
 const CONFIG_MEDIA_TYPE = 'application/vnd.kiln.engine.config.v1+json';
 const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar';

@@ -1,4 +1,4 @@
-import type { OrtGpuProbe } from '../../src/backends/ort-gpu-probe.js';
+import type { OrtGpuProbe } from '../../src/backends/onnxruntime/ort-gpu-probe.js';
 import { describe, expect, it } from 'vitest';
 import { detectContainer, onPath, type ContainerFacts } from '../../runner-agent/src/container-detect.js';
 import { diagnose, type Finding } from '../../runner-agent/src/doctor.js';

@@ -2,7 +2,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { probeOrtGpuEps, type OrtGpuEpState, type OrtGpuProbe } from '../../src/backends/ort-gpu-probe.js';
+import {
+  probeOrtGpuEps,
+  type OrtGpuEpState,
+  type OrtGpuProbe,
+} from '../../src/backends/onnxruntime/ort-gpu-probe.js';
 import { ORT_GPU_INSTALL_ENV } from '../../runner-agent/src/doctor-ort-gpu.js';
 import {
   compareVersions,

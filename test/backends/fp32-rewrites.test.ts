@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OnnxRuntimeCpuBackend } from '../../src/backends/onnxruntime-cpu.js';
+import { OnnxRuntimeCpuBackend } from '../../src/backends/onnxruntime/onnxruntime-cpu.js';
 import { compareTensors } from '../../src/core/tensor-compare.js';
 import { DET, textImage } from '../../bench/int8.js';
 

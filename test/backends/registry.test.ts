@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { detectOrtGpuLibrary } from '../../src/backends/onnxruntime-gpu.js';
+import { detectOrtGpuLibrary } from '../../src/backends/onnxruntime/onnxruntime-gpu.js';
 import { InputError } from '../../src/core/errors.js';
 import { backendAvailability, canRunHere, createBackend } from '../../src/backends/registry.js';
 

@@ -13,8 +13,8 @@ import { writeNpy } from '../../src/core/npy.js';
 import { compareText } from '../../src/core/ordering.js';
 import type { LatencyStats, Precision } from '../../src/core/results.js';
 import type { ArtifactRecord } from '../../src/store/artifact.js';
-import type { Provenance } from '../../src/store/provenance.js';
-import type { ReleaseEngine, ReleaseRecord } from '../../src/store/release.js';
+import type { Provenance } from '../../src/store/release/provenance.js';
+import type { ReleaseEngine, ReleaseRecord } from '../../src/store/release/release-record.js';
 
 export interface FixtureEngine {
   profile: string;

@@ -11,8 +11,8 @@ import { listFiles, sha256File } from '../../src/core/hashing.js';
 import { compareText } from '../../src/core/ordering.js';
 import type { BuildResults } from '../../src/core/results.js';
 import { LocalStore } from '../../src/store/local-store.js';
-import type { ReleaseRecord } from '../../src/store/release.js';
-import { writeRelease } from '../../src/store/release-writer.js';
+import type { ReleaseRecord } from '../../src/store/release/release-record.js';
+import { writeRelease } from '../../src/store/release/release-writer.js';
 import { FAST_BENCH, runKiln, workspace } from './kiln-cli.js';
 import { onnxBuilders } from './onnx-builders.js';
 

@@ -10,7 +10,7 @@ import { npyFileName, writeNpy } from '../../src/core/npy.js';
 import type { Precision } from '../../src/core/results.js';
 import type { HostTensor } from '../../src/core/tensor.js';
 import type { ArtifactRecord, GoldenSampleFiles } from '../../src/store/artifact.js';
-import type { ReleaseEngine, ReleaseRecord } from '../../src/store/release.js';
+import type { ReleaseEngine, ReleaseRecord } from '../../src/store/release/release-record.js';
 
 /** What a fabricated artifact holds; the engine bytes are opaque to the export. */
 export interface FakeArtifact {

@@ -2,7 +2,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReleaseRecord } from '../../src/store/release.js';
+import type { ReleaseRecord } from '../../src/store/release/release-record.js';
 import { runKiln } from '../helpers/kiln-cli.js';
 import { buildReleases } from '../helpers/release-from-store.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactRecord } from '../../src/store/artifact.js';
-import type { ReleaseRecord } from '../../src/store/release.js';
+import type { ReleaseRecord } from '../../src/store/release/release-record.js';
 import { ROOT, runKiln, type KilnRun } from '../helpers/kiln-cli.js';
 import { buildReleases } from '../helpers/release-from-store.js';
 

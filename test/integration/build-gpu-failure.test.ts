@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config-load.js';
 import { InputError } from '../../src/core/errors.js';
-import { TensorRtBackend, type ToolRunner } from '../../src/backends/tensorrt.js';
+import { TensorRtBackend, type ToolRunner } from '../../src/backends/tensorrt/tensorrt.js';
 import { execaRunner } from '../../src/backends/host/command-runner.js';
 import { buildTarget } from '../../src/pipeline/build-target.js';
 import { silentProgress } from '../../src/pipeline/progress.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config-load.js';
 import type { BuildResults } from '../../src/core/results.js';
 import type { Backend } from '../../src/backends/backend.js';
-import { OnnxRuntimeCpuBackend } from '../../src/backends/onnxruntime-cpu.js';
+import { OnnxRuntimeCpuBackend } from '../../src/backends/onnxruntime/onnxruntime-cpu.js';
 import { buildTarget } from '../../src/pipeline/build-target.js';
 import { silentProgress } from '../../src/pipeline/progress.js';
 import { FAST_BENCH, PPOCR, runKiln, storeFiles, workspace } from '../helpers/kiln-cli.js';

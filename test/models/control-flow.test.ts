@@ -4,7 +4,7 @@ import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuildResults } from '../../src/core/results.js';
-import { assertLoadableOps } from '../../src/backends/op-domain-check.js';
+import { assertLoadableOps } from '../../src/backends/model/op-domain-check.js';
 import { FAST_BENCH, runKiln, workspace } from '../helpers/kiln-cli.js';
 import { DataType, node, tensorInfo, writeModel } from './model-files.js';
 

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareLatency } from '../../src/core/latency-regression.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import type { HostTensor } from '../../src/core/tensor.js';
-import { IO_SUFFIX, TensorRtBackend, TRT_MEASURES } from '../../src/backends/tensorrt.js';
-import type { ToolRunner } from '../../src/backends/tensorrt.js';
+import { IO_SUFFIX, TensorRtBackend, TRT_MEASURES } from '../../src/backends/tensorrt/tensorrt.js';
+import type { ToolRunner } from '../../src/backends/tensorrt/tensorrt.js';
 import { measureAb } from '../../src/pipeline/ab-bench.js';
 
 let tmp: string;

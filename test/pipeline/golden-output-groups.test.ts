@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { IoSpec } from '../../src/backends/onnx-model.js';
+import type { IoSpec } from '../../src/backends/model/onnx-model.js';
 import { allocateTensor } from '../../src/core/tensor.js';
 import {
   estimatedOutputBytes,

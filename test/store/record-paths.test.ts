@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
-import { checkReleasePaths, type ReleaseRecord } from '../../src/store/release.js';
+import { checkReleasePaths, type ReleaseRecord } from '../../src/store/release/release-record.js';
 import { recordPath, regularFileInside } from '../../src/store/record-paths.js';
 
 let tmp: string;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/core/hashing.js';
 import type { ArtifactRecord } from '../../src/store/artifact.js';
-import { connectOci, OCI_MANIFEST } from '../../src/store/oci-client.js';
+import { connectOci, OCI_MANIFEST } from '../../src/store/oci/client.js';
 import { LocalStore, type StoredArtifact } from '../../src/store/local-store.js';
 import { ociEngineStore } from '../../src/store/remote-engine-store.js';
 import { startRegistry, type TestRegistry } from '../helpers/oci-registry.js';

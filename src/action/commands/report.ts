@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { GateError, InputError, KilnError, firstLine } from '../../core/errors.js';
-import { renderJobSummary, renderPrComment } from '../../core/pr-comment.js';
+import { renderJobSummary, renderPrComment } from '../../core/report/pr-comment.js';
 import type { GatesConfig } from '../../core/config-schema.js';
 import { judgeWithTrusted } from '../../core/trusted-judging.js';
 import type { ActionIO } from '../action-io.js';

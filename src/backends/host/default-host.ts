@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../../core/errors.js';
 import type { BackendHost } from '../registry.js';
-import type { GpuFingerprint } from '../tensorrt.js';
+import type { GpuFingerprint } from '../tensorrt/tensorrt.js';
 import { execaRunner } from './command-runner.js';
 import { gpuFingerprint, probeHost } from './host-probe.js';
 

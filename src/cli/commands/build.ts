@@ -10,7 +10,7 @@ import { writeJsonAtomic } from '../write-json.js';
 import { HostCache } from '../../store/host-cache.js';
 import { ociEngineStore, type RemoteEngineStore } from '../../store/remote-engine-store.js';
 import { pickTargets } from './targets.js';
-import { provenanceFromEnv } from '../../store/provenance.js';
+import { provenanceFromEnv } from '../../store/release/provenance.js';
 import { headCommit } from '../git.js';
 
 /**

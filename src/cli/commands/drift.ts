@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { calibrationGraph } from '../../backends/calibration-graph.js';
-import { captureActivations } from '../../backends/activation-capture.js';
+import { calibrationGraph } from '../../backends/int8/calibration-graph.js';
+import { captureActivations } from '../../backends/int8/activation-capture.js';
 import { readNpySamples } from '../../core/calibration-samples.js';
 import {
   clippingShare,

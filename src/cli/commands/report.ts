@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { readResultsFile } from '../../core/results-files.js';
 import { InputError } from '../../core/errors.js';
-import { renderBuildReport } from '../../core/report-markdown.js';
+import { renderBuildReport } from '../../core/report/report-markdown.js';
 import type { BuildResults } from '../../core/results.js';
 import type { CommandArgs } from '../command-spec.js';
 import type { reportOptions } from '../specs/report.js';

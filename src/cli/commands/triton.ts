@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { InputError } from '../../core/errors.js';
-import { exportTritonRepository } from '../../store/triton-export.js';
-import { TRITON_RELEASE_PATTERN } from '../../store/triton-releases.js';
+import { exportTritonRepository } from '../../store/triton/export.js';
+import { TRITON_RELEASE_PATTERN } from '../../store/triton/releases.js';
 import type { CommandArgs } from '../command-spec.js';
 import type { tritonOptions } from '../specs/triton.js';
 
