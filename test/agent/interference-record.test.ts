@@ -6,7 +6,7 @@ import { benchWithIsolation } from '../../runner-agent/src/bench-isolation.js';
 import { InterferenceMonitor, type GpuSampler } from '../../runner-agent/src/interference-monitor.js';
 import { interferenceRecord, writeInterferenceRecord } from '../../runner-agent/src/interference-record.js';
 import { KilnError } from '../../src/core/errors.js';
-import { readResultsFile } from '../../src/core/results-files.js';
+import { readResultsFile } from '../../src/core/io/results-files.js';
 import { RECORDED_H100 } from './smi-stub.js';
 
 /** A monitor whose GPU shows `neighbour` while it is set; sampling only at start and stop. */

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import { describeExpectation, describeValue, formatKeyPath } from './config-issues.js';
-import { InputError } from './errors.js';
-import { abResultsSchema, buildResultsSchema, interferenceSchema } from './results-schema.js';
-import type { AbResults, BuildResults, InterferenceRecord } from './results.js';
+import { describeExpectation, describeValue, formatKeyPath } from '../config-issues.js';
+import { InputError } from '../errors.js';
+import { abResultsSchema, buildResultsSchema, interferenceSchema } from '../results-schema.js';
+import type { AbResults, BuildResults, InterferenceRecord } from '../results.js';
 
 const SCHEMAS = ['kiln.build-results/v1', 'kiln.ab-results/v1', 'kiln.interference/v1'];
 const WRITERS = '(a file written by kiln build/bench --json or kiln-agent run)';

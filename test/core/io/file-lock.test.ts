@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireFileLock, FileLockError, type LockOwner } from '../../src/core/file-lock.js';
+import { acquireFileLock, FileLockError, type LockOwner } from '../../../src/core/io/file-lock.js';
 
 let tmp: string;
 let lockPath: string;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 
 /** A breaker older than this was left by a reclaimer that crashed mid-break. */
 const BREAKER_STALE_MS = 10_000;

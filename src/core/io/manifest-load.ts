@@ -1,18 +1,18 @@
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { allowedKeysAt, describeExpectation, describeValue, formatKeyPath } from './config-issues.js';
+import { allowedKeysAt, describeExpectation, describeValue, formatKeyPath } from '../config-issues.js';
 import { readConfined } from './confined-file.js';
-import { InputError } from './errors.js';
-import { yamlData } from './yaml-data.js';
-import { sha256 } from './hashing.js';
+import { InputError } from '../errors.js';
+import { yamlData } from '../yaml-data.js';
+import { sha256 } from '../hashing.js';
 import {
   impliedRange,
   manifestChannels,
   manifestSchema,
   type Layout,
   type RawManifest,
-} from './manifest-schema.js';
+} from '../manifest-schema.js';
 
 /**
  * What the model check needs of a model input; structurally the backends' IoSpec (from describeModel),

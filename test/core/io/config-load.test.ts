@@ -4,8 +4,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { loadConfig, parseConfig } from '../../src/core/config-load.js';
-import { InputError } from '../../src/core/errors.js';
+import { loadConfig, parseConfig } from '../../../src/core/io/config-load.js';
+import { InputError } from '../../../src/core/errors.js';
 
 let root: string;
 let outside: string;
@@ -292,7 +292,7 @@ models:
     );
   });
 
-  // Regression (was a bug in src/core/config-load.ts parseConfig): for an unknown key whose value is a block mapping the
+  // Regression (was a bug in src/core/io/config-load.ts parseConfig): for an unknown key whose value is a block mapping the
   // line is taken from the *value* node, so the message points at the line after the key.
   it('an unknown key with a block value is reported on the line of the key', () => {
     // Line 8 is `extra:`; its value starts on line 9.

@@ -2,9 +2,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/core/errors.js';
-import { checkManifestAgainstModel, loadManifest, parseManifest } from '../../src/core/manifest-load.js';
-import { manifestChannels, normalizeStep, scaleProduct } from '../../src/core/manifest-schema.js';
+import { InputError } from '../../../src/core/errors.js';
+import {
+  checkManifestAgainstModel,
+  loadManifest,
+  parseManifest,
+} from '../../../src/core/io/manifest-load.js';
+import { manifestChannels, normalizeStep, scaleProduct } from '../../../src/core/manifest-schema.js';
 
 const valid = `version: 1
 inputs:

@@ -18,7 +18,7 @@
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 import { isInside } from './repo-paths.js';
 
 export interface ConfinedOpen {

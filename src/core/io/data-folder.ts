@@ -8,8 +8,8 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from './errors.js';
-import { compareText } from './ordering.js';
+import { InputError } from '../errors.js';
+import { compareText } from '../ordering.js';
 
 export interface FolderEntries {
   /** Regular files, sorted by name. */

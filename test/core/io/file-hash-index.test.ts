@@ -4,8 +4,8 @@ import { mkdtemp, open, readFile, realpath, rm, stat, utimes, writeFile } from '
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultHashIndexFile, FileHashIndex, useHashIndex } from '../../src/core/file-hash-index.js';
-import { sha256File } from '../../src/core/hashing.js';
+import { defaultHashIndexFile, FileHashIndex, useHashIndex } from '../../../src/core/io/file-hash-index.js';
+import { sha256File } from '../../../src/core/io/file-hashing.js';
 
 let dir: string;
 // Hashes are taken "ten seconds later", so files just written here are past the racy window.

@@ -3,7 +3,7 @@
  * silence while waiting for the answer or for the next chunk of its body) and a total deadline per
  * request. The connect timeout is fetch's own (undici: 10 s), reported in the same one-line form.
  */
-import { InputError, KilnError } from './errors.js';
+import { InputError, KilnError } from '../errors.js';
 
 export interface HttpTimeouts {
   /** Longest wait for the answer's headers, or between two chunks of its body. */

@@ -8,11 +8,12 @@
  */
 import path from 'node:path';
 import { listDataFolder } from './data-folder.js';
-import { InputError } from './errors.js';
-import { DEFAULT_LIMITS, LIMIT_ENV } from './limits.js';
+import { InputError } from '../errors.js';
+import { DEFAULT_LIMITS, LIMIT_ENV } from '../limits.js';
 import type { ModelInputSpec } from './manifest-load.js';
-import { npyFileName, readNpy } from './npy.js';
-import { formatShape, sameShape, type HostTensor } from './tensor.js';
+import { npyFileName } from '../npy.js';
+import { readNpy } from './npy-files.js';
+import { formatShape, sameShape, type HostTensor } from '../tensor.js';
 
 export interface LoadedSample {
   inputs: Record<string, HostTensor>;

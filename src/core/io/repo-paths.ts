@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 
 /**
  * Resolves a path written in a config file against the config's folder and refuses any that escape

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { allowedKeysAt, describeExpectation, describeValue, formatKeyPath } from './config-issues.js';
+import { allowedKeysAt, describeExpectation, describeValue, formatKeyPath } from '../config-issues.js';
 import { readConfined } from './confined-file.js';
-import { configSchema, type RawConfig } from './config-schema.js';
-import { InputError } from './errors.js';
-import { yamlData } from './yaml-data.js';
+import { configSchema, type RawConfig } from '../config-schema.js';
+import { InputError } from '../errors.js';
+import { yamlData } from '../yaml-data.js';
 import { resolveInside } from './repo-paths.js';
 
 /** A validated config whose file paths are absolute and known to stay inside the config's folder. */
