@@ -1,5 +1,5 @@
-import { firstLine, InputError } from '../../src/core/errors.js';
-import { isMissing, type CommandRunner } from '../../src/backends/host/command-runner.js';
+import { firstLine, InputError } from '../../../src/core/errors.js';
+import { isMissing, type CommandRunner } from '../../../src/backends/host/command-runner.js';
 import {
   COMPUTE_APPS_ARGS,
   parseGpuProcesses,

@@ -2,7 +2,7 @@
  * Parsers for the `nvidia-smi` queries the interference monitor samples: compute processes and
  * per-GPU utilization, with the exact arguments kiln passes.
  */
-import { InputError } from '../../src/core/errors.js';
+import { InputError } from '../../../src/core/errors.js';
 
 /**
  * One row of `nvidia-smi --query-compute-apps`; `usedMiB` is undefined where the driver hides it

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { KilnError } from '../../src/core/errors.js';
-import { redact } from '../../src/core/redact.js';
-import type { InterferenceRecord } from '../../src/core/results.js';
+import { KilnError } from '../../../src/core/errors.js';
+import { redact } from '../../../src/core/redact.js';
+import type { InterferenceRecord } from '../../../src/core/results.js';
 import type { IsolatedBench } from './bench-isolation.js';
 
 /** What `kiln-agent run` knows once its command has finished. */

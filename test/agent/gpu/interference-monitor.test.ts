@@ -2,25 +2,31 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fixtureRunner } from '../../src/backends/host/command-runner.js';
-import { benchWithIsolation } from '../../runner-agent/src/bench-isolation.js';
+import { fixtureRunner } from '../../../src/backends/host/command-runner.js';
+import { benchWithIsolation } from '../../../runner-agent/src/gpu/bench-isolation.js';
 import {
   COMPUTE_APPS_ARGS,
   parseGpuProcesses,
   parseUtilization,
   UTILIZATION_ARGS,
   type GpuProcess,
-} from '../../runner-agent/src/gpu-process-parse.js';
+} from '../../../runner-agent/src/gpu/gpu-process-parse.js';
 import {
   InterferenceMonitor,
   nvidiaSmiSampler,
   type GpuSampler,
   type InterferenceReport,
   type MonitorClock,
-} from '../../runner-agent/src/interference-monitor.js';
-import { InputError } from '../../src/core/errors.js';
+} from '../../../runner-agent/src/gpu/interference-monitor.js';
+import { InputError } from '../../../src/core/errors.js';
 
-const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'nvidia-smi');
+const FIXTURES = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'fixtures',
+  'nvidia-smi',
+);
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
 const MASKED = 'GPU-00000000-0000-0000-0000-000000000000';
 const LEASED = 'GPU-4e9e74b7-4977-f04d-3af3-ccfe5f570e90';

@@ -1,4 +1,4 @@
-import { InputError } from '../../src/core/errors.js';
+import { InputError } from '../../../src/core/errors.js';
 
 /** `GPU-<uuid>` (a whole GPU) or `MIG-<uuid>` / `MIG-GPU-<uuid>/<gi>/<ci>` (a MIG instance), as nvidia-smi -L prints them. */
 const DEVICE_UUID =

@@ -2,12 +2,15 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { benchWithIsolation } from '../../runner-agent/src/bench-isolation.js';
-import { InterferenceMonitor, type GpuSampler } from '../../runner-agent/src/interference-monitor.js';
-import { interferenceRecord, writeInterferenceRecord } from '../../runner-agent/src/interference-record.js';
-import { KilnError } from '../../src/core/errors.js';
-import { readResultsFile } from '../../src/core/io/results-files.js';
-import { RECORDED_H100 } from './smi-stub.js';
+import { benchWithIsolation } from '../../../runner-agent/src/gpu/bench-isolation.js';
+import { InterferenceMonitor, type GpuSampler } from '../../../runner-agent/src/gpu/interference-monitor.js';
+import {
+  interferenceRecord,
+  writeInterferenceRecord,
+} from '../../../runner-agent/src/gpu/interference-record.js';
+import { KilnError } from '../../../src/core/errors.js';
+import { readResultsFile } from '../../../src/core/io/results-files.js';
+import { RECORDED_H100 } from '../smi-stub.js';
 
 /** A monitor whose GPU shows `neighbour` while it is set; sampling only at start and stop. */
 function scriptedMonitor(state: { neighbour: boolean }): InterferenceMonitor {

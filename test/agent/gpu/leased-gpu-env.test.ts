@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/core/errors.js';
-import { leasedGpuEnv } from '../../runner-agent/src/leased-gpu-env.js';
+import { InputError } from '../../../src/core/errors.js';
+import { leasedGpuEnv } from '../../../runner-agent/src/gpu/leased-gpu-env.js';
 
 describe('leasedGpuEnv', () => {
   it('pins CUDA to the leased GPU or MIG instance by UUID, in PCI order', () => {

@@ -4,8 +4,8 @@
  * the MIG UUID would never see a neighbour. What is detectable is every compute process on the
  * parent GPU: kiln watches the parent, and cannot tell which MIG instance a process runs on.
  */
-import { firstLine, InputError } from '../../src/core/errors.js';
-import { isMissing, type CommandRunner } from '../../src/backends/host/command-runner.js';
+import { firstLine, InputError } from '../../../src/core/errors.js';
+import { isMissing, type CommandRunner } from '../../../src/backends/host/command-runner.js';
 
 /** One MIG device from `nvidia-smi -L`: its UUID, profile and the GPU it belongs to. */
 export interface MigDevice {

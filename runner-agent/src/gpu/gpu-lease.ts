@@ -1,12 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../../src/core/errors.js';
+import { InputError } from '../../../src/core/errors.js';
 import {
   acquireFileLock,
   describeOwner,
   FileLockError,
   type LockOwner,
-} from '../../src/core/io/file-lock.js';
+} from '../../../src/core/io/file-lock.js';
 
 /** A held exclusive lease on one GPU; release it in `finally`. */
 export interface GpuLease {

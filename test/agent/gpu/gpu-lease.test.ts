@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireGpuLease, gpuLeasePath } from '../../runner-agent/src/gpu-lease.js';
-import { InputError } from '../../src/core/errors.js';
+import { acquireGpuLease, gpuLeasePath } from '../../../runner-agent/src/gpu/gpu-lease.js';
+import { InputError } from '../../../src/core/errors.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The compiled lease (test/global-setup.ts builds it): children run the shipped JS, not vitest's transform. */
 const COMPILED = pathToFileURL(path.join(root, 'build', 'runner-agent', 'src', 'gpu-lease.js')).href;
 const GPU = 'GPU-00000000-0000-0000-0000-000000000000';

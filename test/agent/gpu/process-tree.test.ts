@@ -1,6 +1,10 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { descendantsOf, parseStatParent, procProcessSource } from '../../runner-agent/src/process-tree.js';
+import {
+  descendantsOf,
+  parseStatParent,
+  procProcessSource,
+} from '../../../runner-agent/src/gpu/process-tree.js';
 
 describe('parseStatParent', () => {
   it('reads the ppid after the last parenthesis, whatever the command name holds', () => {

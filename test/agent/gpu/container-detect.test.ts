@@ -1,8 +1,12 @@
-import type { OrtGpuProbe } from '../../src/backends/onnxruntime/ort-gpu-probe.js';
+import type { OrtGpuProbe } from '../../../src/backends/onnxruntime/ort-gpu-probe.js';
 import { describe, expect, it } from 'vitest';
-import { detectContainer, onPath, type ContainerFacts } from '../../runner-agent/src/container-detect.js';
-import { diagnose, type Finding } from '../../runner-agent/src/doctor.js';
-import { HOSTS, probeFixtureHost, smi } from './fixtures.js';
+import {
+  detectContainer,
+  onPath,
+  type ContainerFacts,
+} from '../../../runner-agent/src/gpu/container-detect.js';
+import { diagnose, type Finding } from '../../../runner-agent/src/doctor.js';
+import { HOSTS, probeFixtureHost, smi } from '../fixtures.js';
 
 /** onnxruntime-node without its GPU EP download (what doctor's ORT line needs; not under test here). */
 const NO_ORT_GPU_EPS: OrtGpuProbe = {
