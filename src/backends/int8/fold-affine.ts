@@ -16,7 +16,7 @@ import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { elemTypes } from './qdq-graph.js';
 import { namesRead, namesReadBySubgraphs } from '../model/graph-reads.js';
-import { floatValues, prepareModel } from './qdq-quantizer.js';
+import { floatValues, prepareModel } from './qdq-tensors.js';
 
 const { onnx } = onnxProto;
 const DT = onnx.TensorProto.DataType;
