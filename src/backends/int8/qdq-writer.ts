@@ -4,6 +4,7 @@
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { uniqueNamer } from '../model/unique-names.js';
 
 const { onnx } = onnxProto;
 const DT = onnx.TensorProto.DataType;
@@ -41,15 +42,9 @@ export interface QdqWriter {
 
 /** A writer for `graph`, whose initializers are `weights`. */
 export function qdqWriter(graph: Onnx.GraphProto, weights: ReadonlyMap<string, Tensor>): QdqWriter {
-  const names = new Set([...weights.keys(), ...(graph.node ?? []).flatMap((n) => [...(n.output ?? [])])]);
+  const unique = uniqueNamer(graph);
   const added: Tensor[] = [];
   const prologue: Node[] = [];
-  const unique = (base: string) => {
-    let name = base;
-    for (let i = 1; names.has(name); i++) name = `${base}_${i}`;
-    names.add(name);
-    return name;
-  };
   const constant = (base: string, dataType: number, dims: number[], raw: ArrayBufferView) => {
     const name = unique(base);
     const rawData = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength).slice();
