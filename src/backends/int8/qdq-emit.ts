@@ -33,24 +33,9 @@ export function emitQdq(
   const graph = model.graph as Graph;
   const { accepted, params } = plan;
   const type = options.activationType ?? 'uint8';
-  const weights = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
-  const writer = qdqWriter(graph, weights);
+  const writer = qdqWriter(graph, new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t])));
 
-  // Tensors to quantize, each once: every reader of one reads its dequantized copy.
-  const rename = new Map<string, string>();
-  const pairs = new Map<string, Node[]>();
-  for (const name of new Set(accepted.flatMap((p) => p.activations))) {
-    const { scale, zeroPoint } = params(name);
-    const s = writer.constant(`${name}_scale`, DT.FLOAT, [], new Float32Array([scale]));
-    const z = writer.constant(`${name}_zero_point`, zpType(type), [], zeroPoints(type, [zeroPoint]));
-    const q = writer.unique(`${name}_QuantizeLinear_Output`);
-    const d = writer.unique(`${name}_DequantizeLinear_Output`);
-    rename.set(name, d);
-    pairs.set(name, [
-      { opType: 'QuantizeLinear', name: writer.unique(`${q}_node`), input: [name, s, z], output: [q] },
-      writer.dq(q, s, z, d),
-    ]);
-  }
+  const { rename, pairs } = activationPairs(accepted, params, type, writer);
 
   // Weights, biases and constants: each node gets its own copy rewired, so a weight shared with an
   // fp32 node stays intact for that node.
@@ -58,21 +43,7 @@ export function emitQdq(
   for (const nodePlan of accepted)
     rewired.set(nodePlan.node, rewireConstants(nodePlan, writer, plan, options, perChannel));
 
-  // Topological order: weight DQs and input Q/DQs first, each node followed by its Q/DQs.
-  const nodes: Node[] = [...writer.prologue];
-  for (const input of graph.input ?? []) nodes.push(...(pairs.get(input.name ?? '') ?? []));
-  for (const node of graph.node ?? []) {
-    const own = rewired.get(node) ?? node.input ?? [];
-    node.input = own.map((name) => rename.get(name) ?? name);
-    nodes.push(node);
-    for (const out of node.output ?? []) nodes.push(...(pairs.get(out) ?? []));
-  }
-  graph.node = nodes;
-  const used = namesRead(nodes);
-  graph.initializer = [...(graph.initializer ?? []).filter((t) => used.has(t.name ?? '')), ...writer.added];
-  // Old exporters list initializers as graph inputs too; drop the ones that no longer exist.
-  const kept = new Set(graph.initializer.map((t) => t.name ?? ''));
-  graph.input = (graph.input ?? []).filter((i) => kept.has(i.name ?? '') || !weights.has(i.name ?? ''));
+  layout(graph, writer, { rename, pairs, rewired });
 
   const { opset, upgradeProblem } = raiseOpset(model, accepted, perChannel);
   const result = {
@@ -148,6 +119,58 @@ function rewireConstants(
     });
   }
   return inputs;
+}
+
+/** One QuantizeLinear/DequantizeLinear pair per activation, each once; readers get the DQ output. */
+function activationPairs(
+  accepted: NodePlan[],
+  params: QdqPlan['params'],
+  type: ActivationType,
+  writer: QdqWriter,
+) {
+  const rename = new Map<string, string>();
+  const pairs = new Map<string, Node[]>();
+  for (const name of new Set(accepted.flatMap((p) => p.activations))) {
+    const { scale, zeroPoint } = params(name);
+    const s = writer.constant(`${name}_scale`, DT.FLOAT, [], new Float32Array([scale]));
+    const z = writer.constant(`${name}_zero_point`, zpType(type), [], zeroPoints(type, [zeroPoint]));
+    const q = writer.unique(`${name}_QuantizeLinear_Output`);
+    const d = writer.unique(`${name}_DequantizeLinear_Output`);
+    rename.set(name, d);
+    pairs.set(name, [
+      { opType: 'QuantizeLinear', name: writer.unique(`${q}_node`), input: [name, s, z], output: [q] },
+      writer.dq(q, s, z, d),
+    ]);
+  }
+
+  return { rename, pairs };
+}
+
+/**
+ * Puts the graph in topological order: weight DQs and input Q/DQs first, each node followed by its
+ * Q/DQs; drops the initializers no node reads any more.
+ */
+function layout(
+  graph: Graph,
+  writer: QdqWriter,
+  edits: { rename: Map<string, string>; pairs: Map<string, Node[]>; rewired: Map<Node, string[]> },
+) {
+  const { rename, pairs, rewired } = edits;
+  const { weights } = writer;
+  const nodes: Node[] = [...writer.prologue];
+  for (const input of graph.input ?? []) nodes.push(...(pairs.get(input.name ?? '') ?? []));
+  for (const node of graph.node ?? []) {
+    const own = rewired.get(node) ?? node.input ?? [];
+    node.input = own.map((name) => rename.get(name) ?? name);
+    nodes.push(node);
+    for (const out of node.output ?? []) nodes.push(...(pairs.get(out) ?? []));
+  }
+  graph.node = nodes;
+  const used = namesRead(nodes);
+  graph.initializer = [...(graph.initializer ?? []).filter((t) => used.has(t.name ?? '')), ...writer.added];
+  // Old exporters list initializers as graph inputs too; drop the ones that no longer exist.
+  const kept = new Set(graph.initializer.map((t) => t.name ?? ''));
+  graph.input = (graph.input ?? []).filter((i) => kept.has(i.name ?? '') || !weights.has(i.name ?? ''));
 }
 
 /** Raises the default-domain opset to what the Q/DQ nodes need, or says why it could not. */
