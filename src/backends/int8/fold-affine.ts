@@ -16,7 +16,8 @@ import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { elemTypes } from './qdq-graph.js';
 import { namesRead, namesReadBySubgraphs } from '../model/graph-reads.js';
-import { floatValues, prepareModel } from './qdq-quantizer.js';
+import { uniqueNamer } from '../model/unique-names.js';
+import { floatValues, prepareModel } from './qdq-tensors.js';
 
 const { onnx } = onnxProto;
 const DT = onnx.TensorProto.DataType;
@@ -45,13 +46,7 @@ export function foldAffine(source: Onnx.IModelProto | Uint8Array): FoldResult {
     ...namesReadBySubgraphs(graph.node ?? []),
   ]);
   let nodes = [...(graph.node ?? [])];
-  const names = new Set([...inits.keys(), ...nodes.flatMap((n) => [...(n.output ?? [])])]);
-  const unique = (base: string) => {
-    let name = base;
-    for (let i = 1; names.has(name); i++) name = `${base}_${i}`;
-    names.add(name);
-    return name;
-  };
+  const unique = uniqueNamer(graph);
   const consumersOf = () => {
     const map = new Map<string, Node[]>();
     for (const node of nodes)
