@@ -1,6 +1,6 @@
 /**
  * The TensorRT A/B path end to end through the process-runner seam: a fake trtexec (the
- * ToolRunner seam, no GPU) answers each process with an --exportTimes file in the layout of
+ * CommandRunner seam, no GPU) answers each process with an --exportTimes file in the layout of
  * NVIDIA/TensorRT samples/common/sampleReporting.cpp `exportJSONTrace` (one record per inference,
  * warm-up records first). The times are synthesized per process, not recorded (see
  * test/fixtures/trtexec/SOURCES-backends.md): each process gets its own offset, as a fresh CUDA
