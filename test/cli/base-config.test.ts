@@ -1,10 +1,12 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadBaseConfig } from '../../src/cli/base-config.js';
+import { keysCommand } from '../../src/cli/commands/keys.js';
 import { InputError } from '../../src/core/errors.js';
-import { twoModelConfig } from '../helpers/git-repo.js';
+import { gitRepo, twoModelConfig } from '../helpers/git-repo.js';
 
 /** A scratch merge-base checkout with `kiln.yaml` written as given (or not at all). */
 async function base(write?: (file: string) => Promise<void>) {
@@ -50,5 +52,52 @@ describe('the merge base config for kiln keys --base', () => {
     expect((error as InputError).exitCode).toBe(2);
     expect((error as Error).message).toMatch(/kiln\.yaml: cannot read config \(is a directory\)$/);
     expect(b.notes).toEqual([]);
+  });
+});
+
+describe('kiln keys --base through real git', () => {
+  /** main holds `baseFiles`; the branch `change` (checked out) adds a valid kiln.yaml. */
+  async function repo(baseFiles: Record<string, string>) {
+    const dir = path.join(await mkdtemp(path.join(os.tmpdir(), 'kiln-keys-base-')), 'repo');
+    const models = { 'models/det.onnx': 'det', 'models/rec.onnx': 'rec' };
+    await gitRepo(dir, [{ ...models, ...baseFiles }, { 'kiln.yaml': twoModelConfig() }]);
+    return dir;
+  }
+  const keys = (dir: string) =>
+    keysCommand({
+      values: { config: path.join(dir, 'kiln.yaml'), base: 'main', json: path.join(dir, 'keys.json') },
+      positionals: [],
+    });
+
+  it('a base with an invalid config: no base engines, exit 0, and a note on stderr', async () => {
+    const dir = await repo({ 'kiln.yaml': 'version: 1\nmodels: 3\ntargets: []\n' });
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await keys(dir)).toBe(0);
+      expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toMatch(
+        /^kiln: note: the merge base's config is not valid, so it has no engines: .*kiln\.yaml:2: models/,
+      );
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(JSON.parse(await readFile(path.join(dir, 'keys.json'), 'utf8'))).toEqual([]);
+  });
+
+  it('a base where kiln.yaml is a folder: exit 2 with one line, no keys file, no worktree left', async () => {
+    const dir = path.join(await mkdtemp(path.join(os.tmpdir(), 'kiln-keys-base-')), 'repo');
+    await gitRepo(dir, [{ 'kiln.yaml/README': 'a folder, not a config', 'models/det.onnx': 'det' }]);
+    // gitRepo writes files over files; turning the folder into a file is done by hand.
+    const git = (...args: string[]) => execa('git', args, { cwd: dir });
+    await git('checkout', '--quiet', '-b', 'change');
+    await git('rm', '--quiet', '-r', 'kiln.yaml');
+    await writeFile(path.join(dir, 'kiln.yaml'), twoModelConfig());
+    await git('add', '-A');
+    await git('commit', '--quiet', '-m', 'kiln.yaml');
+    const error = await keys(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).exitCode).toBe(2);
+    expect((error as Error).message).toMatch(/kiln\.yaml: cannot read config \(is a directory\)$/);
+    await expect(readFile(path.join(dir, 'keys.json'))).rejects.toThrow(/ENOENT/);
+    expect((await execa('git', ['worktree', 'list'], { cwd: dir })).stdout.split('\n')).toHaveLength(1);
   });
 });
