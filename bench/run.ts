@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
-import { loadConfig } from '../src/core/config-load.js';
+import { loadConfig } from '../src/core/io/config-load.js';
 import { SeededRandom, synthesizeTensor } from '../src/core/seeded-random.js';
 import { OnnxRuntimeCpuBackend } from '../src/backends/onnxruntime/onnxruntime-cpu.js';
 import { buildTarget } from '../src/pipeline/build-target.js';

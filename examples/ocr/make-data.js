@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeNpy } from '../../build/src/core/npy.js';
+import { writeNpy } from '../../build/src/core/io/npy-files.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DET_MEAN = [0.485, 0.456, 0.406];

@@ -15,7 +15,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import { writeNpy } from '../../build/src/core/npy.js';
+import { writeNpy } from '../../build/src/core/io/npy-files.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The profile (kiln.yaml) and the two stream formats its range covers. */

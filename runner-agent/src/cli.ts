@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { firstLine, KilnError } from '../../src/core/errors.js';
 import { redact, redactor } from '../../src/core/redact.js';
-import { KILN_VERSION } from '../../src/core/version.js';
+import { KILN_VERSION } from '../../src/core/io/version.js';
 import type { CommandHelp } from '../../src/cli/command-spec.js';
 import {
   commandFromSpec,

@@ -5,7 +5,7 @@ import type { OrtGpuProbe } from '../../src/backends/onnxruntime/ort-gpu-probe.j
 import { ortGpuFinding } from './doctor-ort-gpu.js';
 import { RUNNER_MIN_VERSION } from './labels.js';
 import { majorOf } from '../../src/backends/host/tensorrt-version.js';
-import type { ContainerInfo } from './container-detect.js';
+import type { ContainerInfo } from './gpu/container-detect.js';
 
 /** One line of `kiln-agent doctor`: what is wrong for a backend and the one step that fixes it. */
 export interface Finding {

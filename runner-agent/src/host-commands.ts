@@ -7,7 +7,7 @@ import { parseAgentArgs } from './agent-args.js';
 import { doctorOptions, labelsOptions, probeOptions, registerOptions } from './agent-specs.js';
 import type { AgentCommand, AgentIo } from './cli.js';
 import { diagnose, formatFinding, ortPackageDir, parseRunnerVersion } from './doctor.js';
-import { detectContainer, hostFacts, onPath } from './container-detect.js';
+import { detectContainer, hostFacts, onPath } from './gpu/container-detect.js';
 import { REGISTER_NOTE, registerCommand, runnerLabels } from './labels.js';
 
 /** `kiln-agent probe`, `labels`, `register` and `doctor`: what this host is and what it lacks. */

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BuildResults } from '../../src/core/results.js';
 import { DEPLOY_REASONS, DEPLOY_STEPS, STEP_OUTCOMES, type DeployRecord } from './deploy/record.js';
-import { KILN_VERSION } from '../../src/core/version.js';
+import { KILN_VERSION } from '../../src/core/io/version.js';
 import { BoundedLabel, OTHER_LABEL, oneOf } from './metric-labels.js';
 
 /**

@@ -1,4 +1,4 @@
-import { readResultsFile } from '../../src/core/results-files.js';
+import { readResultsFile } from '../../src/core/io/results-files.js';
 import type { BuildResults, InterferenceRecord } from '../../src/core/results.js';
 import { watchSpool, type SpoolFileInfo, type SpoolWatcher } from './spool-watcher.js';
 

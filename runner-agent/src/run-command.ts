@@ -3,14 +3,18 @@ import { firstLine, InputError } from '../../src/core/errors.js';
 import { parseAgentArgs } from './agent-args.js';
 import { runOptions } from './agent-specs.js';
 import type { AgentCommand } from './cli.js';
-import { acquireGpuLease } from './gpu-lease.js';
-import { requireGpuQuery } from './gpu-query-preflight.js';
-import { interferenceRecord, writeInterferenceRecord } from './interference-record.js';
-import { benchWithIsolation } from './bench-isolation.js';
-import { leasedGpuEnv } from './leased-gpu-env.js';
-import { InterferenceMonitor, nvidiaSmiSampler, type InterferenceReport } from './interference-monitor.js';
-import { watchedGpu } from './mig-parent.js';
-import { procProcessSource } from './process-tree.js';
+import { acquireGpuLease } from './gpu/gpu-lease.js';
+import { requireGpuQuery } from './gpu/gpu-query-preflight.js';
+import { interferenceRecord, writeInterferenceRecord } from './gpu/interference-record.js';
+import { benchWithIsolation } from './gpu/bench-isolation.js';
+import { leasedGpuEnv } from './gpu/leased-gpu-env.js';
+import {
+  InterferenceMonitor,
+  nvidiaSmiSampler,
+  type InterferenceReport,
+} from './gpu/interference-monitor.js';
+import { watchedGpu } from './gpu/mig-parent.js';
+import { procProcessSource } from './gpu/process-tree.js';
 import { defaultResultsDir } from './results-watcher.js';
 
 /**

@@ -1,5 +1,5 @@
 import { InputError } from '../../src/core/errors.js';
-import { KILN_VERSION } from '../../src/core/version.js';
+import { KILN_VERSION } from '../../src/core/io/version.js';
 import { parseAgentArgs } from './agent-args.js';
 import { serveOptions } from './agent-specs.js';
 import type { AgentCommand } from './cli.js';

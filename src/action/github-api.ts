@@ -7,7 +7,7 @@
  * by `retryRequests` in ./github-request.ts.
  */
 import { getOctokit } from '@actions/github';
-import { httpTimeoutsFromEnv, timedFetch, type HttpTimeouts } from '../core/timed-fetch.js';
+import { httpTimeoutsFromEnv, timedFetch, type HttpTimeouts } from '../core/io/timed-fetch.js';
 
 import { retryRequests } from './github-request.js';
 import { DEFAULT_RETRY_POLICY } from './retry.js';

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { redactor } from '../core/redact.js';
 import { InputError } from '../core/errors.js';
-import { KILN_VERSION } from '../core/version.js';
+import { KILN_VERSION } from '../core/io/version.js';
 import { kilnCommand } from './kiln-command.js';
 
 export const COMMANDS = ['plan', 'build', 'report', 'publish'] as const;

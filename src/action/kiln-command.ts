@@ -1,5 +1,5 @@
 import { InputError } from '../core/errors.js';
-import { KILN_PACKAGE } from '../core/version.js';
+import { KILN_PACKAGE } from '../core/io/version.js';
 
 /**
  * The command line that runs the kiln CLI for `build` and `publish` (docs/action-cli.md).

@@ -2,7 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { AbResults, BuildResults } from '../core/results.js';
-import { readResultsFile } from '../core/results-files.js';
+import { readResultsFile } from '../core/io/results-files.js';
 import { asBuildFailure, BUILD_FAILURE_FILE, type BuildFailure } from './build-failure.js';
 import type { Matrix, PlannedPullRequest } from './commands/plan.js';
 import { PLAN_ARTIFACT, RESULTS_PREFIX } from './results-transfer.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { openRepo } from '../cli/git.js';
 import { toRepoPath } from '../core/changed-models.js';
-import { parseConfig, type KilnConfig } from '../core/config-load.js';
+import { parseConfig, type KilnConfig } from '../core/io/config-load.js';
 import { configSchema } from '../core/config-schema.js';
 import { KilnError, firstLine } from '../core/errors.js';
 import { settingChanges, type JudgingSettings } from '../core/setting-changes.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { toRepoPath } from '../core/changed-models.js';
-import type { KilnConfig } from '../core/config-load.js';
+import type { KilnConfig } from '../core/io/config-load.js';
 import { firstLine } from '../core/errors.js';
 import { checkExternalData } from '../backends/model/external-data-check.js';
 import { loadModelSkeleton } from '../backends/model/onnx-skeleton.js';

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { firstLine, KilnError } from '../core/errors.js';
-import { defaultHashIndexFile, FileHashIndex, useHashIndex } from '../core/file-hash-index.js';
+import { defaultHashIndexFile, FileHashIndex, useHashIndex } from '../core/io/file-hash-index.js';
 import { redact, redactor } from '../core/redact.js';
-import { KILN_VERSION } from '../core/version.js';
+import { KILN_VERSION } from '../core/io/version.js';
 import {
   commandFromSpec,
   configure,

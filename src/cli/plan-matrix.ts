@@ -7,7 +7,7 @@ import {
   toRepoPath,
   type ChangePlan,
 } from '../core/changed-models.js';
-import { loadConfig, parseConfig, type KilnConfig } from '../core/config-load.js';
+import { loadConfig, parseConfig, type KilnConfig } from '../core/io/config-load.js';
 import { InputError, KilnError, firstLine } from '../core/errors.js';
 import { externalDataFiles } from './external-data-files.js';
 import { openRepo } from './git.js';

@@ -6,7 +6,7 @@
  * Loading the samples is in `calibration-samples.ts`.
  */
 import { InputError } from './errors.js';
-import type { ModelInputSpec } from './manifest-load.js';
+import type { ModelInputSpec } from './io/manifest-load.js';
 import type { Layout, RawManifest } from './manifest-schema.js';
 import { checkSkew, fmt } from './skew-check.js';
 import { formatShape, toFloat64, type HostTensor } from './tensor.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { canonicalJson } from './canonical-json.js';
-import type { KilnConfig } from './config-load.js';
+import type { KilnConfig } from './io/config-load.js';
 import type { ModelConfig } from './config-schema.js';
 
 /**

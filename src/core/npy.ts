@@ -4,11 +4,7 @@
  * Python unchanged, and read strictly: a golden file that is silently misread defeats the gate.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { readConfined, type ConfinedOptions } from './confined-file.js';
 import { InputError } from './errors.js';
-import { DEFAULT_LIMITS } from './limits.js';
 import { DTYPE_BY_CODE, DESCR_BY_DTYPE, latin1, MAGIC, parsePyLiteral, pyRepr } from './npy-header.js';
 import type { PyValue } from './npy-header.js';
 import { allocateData, bytesPerElement, formatShape, TENSOR_DTYPES } from './tensor.js';
@@ -138,38 +134,6 @@ export function encodeNpy(t: HostTensor): Uint8Array {
   if (width > 1 && !HOST_LITTLE_ENDIAN) swapBytes(body, width);
   if (t.dtype === 'bool') for (let i = 0; i < body.length; i++) body[i] = body[i] ? 1 : 0;
   return out;
-}
-
-export interface ReadNpyOptions extends Partial<
-  Pick<ConfinedOptions, 'maxBytes' | 'limitName' | 'symlinks'>
-> {
-  /** The folder the file must stay inside (default: its own folder). */
-  root?: string;
-}
-
-/**
- * Reads and parses a `.npy` file through {@link readConfined}: a regular file inside `root`, at most
- * `maxBytes` long (checked before the body is read). Any problem is an InputError naming the path.
- */
-export async function readNpy(path: string, options: ReadNpyOptions = {}): Promise<HostTensor> {
-  const bytes = await readConfined(options.root ?? dirname(path), path, {
-    what: '.npy file',
-    maxBytes: options.maxBytes ?? DEFAULT_LIMITS.maxTensorBytes,
-    ...(options.limitName ? { limitName: options.limitName } : {}),
-    ...(options.symlinks ? { symlinks: options.symlinks } : {}),
-  });
-  return parseNpy(bytes, path);
-}
-
-/** Writes `t` as a `.npy` file, creating the parent directory if needed. */
-export async function writeNpy(path: string, t: HostTensor): Promise<void> {
-  const bytes = encodeNpy(t);
-  try {
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, bytes);
-  } catch (error) {
-    throw new InputError(`${path}: cannot write .npy file: ${(error as Error).message}`, { cause: error });
-  }
 }
 
 /** Longest escaped name kept whole; file systems allow 255 bytes and `in-`/`out-` prefixes come on top. */

@@ -1,10 +1,10 @@
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BenchConfig } from '../core/config-schema.js';
-import { sha256File } from '../core/hashing.js';
+import { sha256File } from '../core/io/file-hashing.js';
 import type { EngineResult } from '../core/results.js';
 import type { HostTensor } from '../core/tensor.js';
-import { KILN_VERSION } from '../core/version.js';
+import { KILN_VERSION } from '../core/io/version.js';
 import type { Backend } from '../backends/backend.js';
 import type { CalibrationResult } from '../backends/int8/calibration.js';
 import { benchShapes } from '../backends/model/profile-dims.js';

@@ -1,8 +1,8 @@
-import type { KilnConfig } from '../core/config-load.js';
+import type { KilnConfig } from '../core/io/config-load.js';
 import type { TargetConfig } from '../core/config-schema.js';
 import type { BuildResults, EngineResult } from '../core/results.js';
 import { compareInt8WithFp32, int8SpeedProblem, int8SpeedVerdict } from '../core/int8-speed.js';
-import { KILN_VERSION } from '../core/version.js';
+import { KILN_VERSION } from '../core/io/version.js';
 import type { Backend } from '../backends/backend.js';
 import type { HostCache } from '../store/host-cache.js';
 import { LocalStore, type StoreFs } from '../store/local-store.js';

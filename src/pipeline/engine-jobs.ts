@@ -1,8 +1,8 @@
 import path from 'node:path';
-import type { KilnConfig } from '../core/config-load.js';
+import type { KilnConfig } from '../core/io/config-load.js';
 import type { ModelConfig } from '../core/config-schema.js';
 import { artifactKey, keyDocument } from '../core/artifact-key.js';
-import { sha256File, sha256Tree } from '../core/hashing.js';
+import { sha256File, sha256Tree } from '../core/io/file-hashing.js';
 import { assertTensorFits, effectiveLimits, runnerLimits, type Limits } from '../core/limits.js';
 import type { Precision } from '../core/results.js';
 import type { Backend, EngineProfile } from '../backends/backend.js';

@@ -1,4 +1,4 @@
-import type { KilnConfig } from '../core/config-load.js';
+import type { KilnConfig } from '../core/io/config-load.js';
 import { createBackend } from '../backends/registry.js';
 import { planEngineJobs } from './engine-jobs.js';
 

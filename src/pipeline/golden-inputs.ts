@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { listDataFolder } from '../core/data-folder.js';
+import { listDataFolder } from '../core/io/data-folder.js';
 import { InputError } from '../core/errors.js';
 import { assertTensorFits, DEFAULT_LIMITS, tensorBytes, type Limits } from '../core/limits.js';
-import { npyFileName, readNpy } from '../core/npy.js';
+import { npyFileName } from '../core/npy.js';
+import { readNpy } from '../core/io/npy-files.js';
 import { SeededRandom, synthesizeTensor } from '../core/seeded-random.js';
 import { formatShape, isTensorDtype, sameShape, type HostTensor, type TensorDtype } from '../core/tensor.js';
 import type { IoSpec } from '../backends/model/onnx-model.js';

@@ -1,7 +1,7 @@
 import type { ModelConfig } from '../core/config-schema.js';
 import { assertCalibrationData, checkCalibrationData } from '../core/calibration-data-check.js';
-import { loadCalibrationSamples } from '../core/calibration-samples.js';
-import { checkManifestAgainstModel, loadManifest, type Manifest } from '../core/manifest-load.js';
+import { loadCalibrationSamples } from '../core/io/calibration-samples.js';
+import { checkManifestAgainstModel, loadManifest, type Manifest } from '../core/io/manifest-load.js';
 import { tensorStats, type TensorStats } from '../core/tensor-stats.js';
 import { checkSkew } from '../core/skew-check.js';
 import { InputError } from '../core/errors.js';

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import { sha256File } from '../core/hashing.js';
+import { sha256File } from '../core/io/file-hashing.js';
 import type { GoldenResult, LatencyStats, Precision } from '../core/results.js';
 import type { TensorStats } from '../core/tensor-stats.js';
 import type { Provenance } from './release/provenance.js';

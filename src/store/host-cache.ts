@@ -5,8 +5,8 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { firstLine, InputError } from '../core/errors.js';
-import { acquireFileLock, isAlive } from '../core/file-lock.js';
-import { listFiles } from '../core/hashing.js';
+import { acquireFileLock, isAlive } from '../core/io/file-lock.js';
+import { listFiles } from '../core/io/file-hashing.js';
 import type { ArtifactRecord } from './artifact.js';
 
 /** One cached artifact: its size, when it was last used (a counter, not a clock) and its files' hashes. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
-import { acquireFileLock, describeOwner, FileLockError } from '../core/file-lock.js';
+import { acquireFileLock, describeOwner, FileLockError } from '../core/io/file-lock.js';
 
 /** A held store lock; release it in `finally`. */
 export interface StoreLock {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kilnCommand } from '../../src/action/kiln-command.js';
 import { readInputs } from '../../src/action/inputs.js';
-import { KILN_PACKAGE, KILN_VERSION } from '../../src/core/version.js';
+import { KILN_PACKAGE, KILN_VERSION } from '../../src/core/io/version.js';
 import { ROOT } from '../helpers/kiln-cli.js';
 
 describe('the kiln command the Action runs for build and publish', () => {

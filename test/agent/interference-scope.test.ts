@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { fixtureRunner } from '../../src/backends/host/command-runner.js';
 import { InputError } from '../../src/core/errors.js';
-import { COMPUTE_APPS_ARGS, type GpuProcess } from '../../runner-agent/src/gpu-process-parse.js';
+import { COMPUTE_APPS_ARGS, type GpuProcess } from '../../runner-agent/src/gpu/gpu-process-parse.js';
 import {
   InterferenceMonitor,
   nvidiaSmiSampler,
   type GpuSampler,
   type MonitorClock,
-} from '../../runner-agent/src/interference-monitor.js';
-import { parseMigDevices, watchedGpu } from '../../runner-agent/src/mig-parent.js';
-import type { ParentMap, ProcessSource } from '../../runner-agent/src/process-tree.js';
+} from '../../runner-agent/src/gpu/interference-monitor.js';
+import { parseMigDevices, watchedGpu } from '../../runner-agent/src/gpu/mig-parent.js';
+import type { ParentMap, ProcessSource } from '../../runner-agent/src/gpu/process-tree.js';
 import { smi } from './fixtures.js';
 
 const GPU = 'GPU-9c73eb7b-8d6d-6c0e-dc13-97873e2ede40';

@@ -1,4 +1,4 @@
-import { parseGpuProcesses } from '../../runner-agent/src/gpu-process-parse.js';
+import { parseGpuProcesses } from '../../runner-agent/src/gpu/gpu-process-parse.js';
 import { describe, expect, it } from 'vitest';
 import {
   classifySmiFailure,
@@ -121,7 +121,7 @@ describe('plain nvidia-smi table header', () => {
   });
 });
 
-// --query-compute-apps is parsed by runner-agent/src/gpu-process-parse.ts (parseGpuProcesses),
+// --query-compute-apps is parsed by runner-agent/src/gpu/gpu-process-parse.ts (parseGpuProcesses),
 // the one parser strict enough for process names with commas; its tests read the same fixtures.
 it('reads noheader,nounits compute-apps output in the documented column order', () => {
   const apps = parseGpuProcesses(smi('derived.compute-apps.noheader-nounits.csv'));

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readResultsFile } from '../../src/core/results-files.js';
+import { readResultsFile } from '../../src/core/io/results-files.js';
 import { ROOT } from '../helpers/kiln-cli.js';
 import { RECORDED_H100, smiStub } from './smi-stub.js';
 

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readResultsFile } from '../../src/core/results-files.js';
+import { readResultsFile } from '../../src/core/io/results-files.js';
 import { ROOT } from '../helpers/kiln-cli.js';
 
 const agent = path.join(ROOT, 'bin', 'kiln-agent.js');

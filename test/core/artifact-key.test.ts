@@ -13,7 +13,8 @@ import {
 } from '../../src/core/artifact-key.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { InputError } from '../../src/core/errors.js';
-import { listFiles, sha256, sha256File, sha256Tree } from '../../src/core/hashing.js';
+import { sha256 } from '../../src/core/hashing.js';
+import { listFiles, sha256File, sha256Tree } from '../../src/core/io/file-hashing.js';
 
 const hex = (c: string) => c.repeat(64);
 

@@ -8,11 +8,12 @@ import {
   imageAutocorrelation,
   MIN_CALIBRATION_SAMPLES,
 } from '../../src/core/calibration-data-check.js';
-import { loadCalibrationSamples, readNpySamples } from '../../src/core/calibration-samples.js';
-import { parseManifest } from '../../src/core/manifest-load.js';
+import { loadCalibrationSamples, readNpySamples } from '../../src/core/io/calibration-samples.js';
+import { parseManifest } from '../../src/core/io/manifest-load.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import type { HostTensor } from '../../src/core/tensor.js';
-import { npyFileName, writeNpy } from '../../src/core/npy.js';
+import { npyFileName } from '../../src/core/npy.js';
+import { writeNpy } from '../../src/core/io/npy-files.js';
 
 const SIZE = 24;
 const spec = { name: 'x', dtype: 'float32', dims: ['N', 3, SIZE, SIZE] as Array<number | string> };

@@ -8,7 +8,7 @@ import {
   normalizeRepoPath,
   type ChangeInput,
 } from '../../src/core/changed-models.js';
-import { parseConfig, type KilnConfig } from '../../src/core/config-load.js';
+import { parseConfig, type KilnConfig } from '../../src/core/io/config-load.js';
 
 /** A repository that does not exist on disk: changedModels is pure, and parseConfig only resolves paths. */
 const REPO = path.resolve('/kiln-plan-test-repo');

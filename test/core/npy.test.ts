@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
-import { encodeNpy, parseNpy, readNpy, writeNpy } from '../../src/core/npy.js';
+import { encodeNpy, parseNpy } from '../../src/core/npy.js';
+import { readNpy, writeNpy } from '../../src/core/io/npy-files.js';
 import { allocateData, TENSOR_DTYPES, toFloat64 } from '../../src/core/tensor.js';
 import type { HostTensor, TensorDtype } from '../../src/core/tensor.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/core/config-load.js';
+import { parseConfig } from '../../src/core/io/config-load.js';
 import {
   parseShapeHistogram,
   profilesYaml,

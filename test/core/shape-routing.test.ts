@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/core/config-load.js';
+import { parseConfig } from '../../src/core/io/config-load.js';
 import { InputError } from '../../src/core/errors.js';
 import {
   parseDims,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseManifest } from '../../src/core/manifest-load.js';
+import { parseManifest } from '../../src/core/io/manifest-load.js';
 import { checkSkew } from '../../src/core/skew-check.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import type { HostTensor } from '../../src/core/tensor.js';

@@ -116,6 +116,22 @@ describe('docs/architecture.md import rules', () => {
     ).toEqual([]);
   });
 
+  it('core is pure outside src/core/io: no disk, process or network, and no runtime import of io', async () => {
+    const io = /^node:(fs|fs\/promises|child_process|net|http|https|dgram|tls|os)$/;
+    const offenders: string[] = [];
+    for (const f of files.filter((x) => x.part === 'src/core' && !x.file.startsWith('src/core/io/'))) {
+      const text = await readFile(path.join(root, f.file), 'utf8');
+      // Runtime imports only: `import type` (and `export type`) vanish from the emitted JavaScript.
+      for (const m of text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+['"]([^'"]+)['"]/gms)) {
+        const spec = m[1] ?? '';
+        const target = path.posix.join(path.posix.dirname(f.file), spec);
+        if (io.test(spec) || target.startsWith('src/core/io/')) offenders.push(`${f.file}: ${spec}`);
+      }
+      if (/\bfetch\(/.test(text)) offenders.push(`${f.file}: fetch()`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it('the Action never loads ONNX Runtime, not even through a module it imports', () => {
     const byFile = new Map(files.map((f) => [f.file, f]));
     const seen = new Set<string>();

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
-import { listFiles, sha256File } from '../../src/core/hashing.js';
+import { listFiles, sha256File } from '../../src/core/io/file-hashing.js';
 import { compareText } from '../../src/core/ordering.js';
 import type { BuildResults } from '../../src/core/results.js';
 import { LocalStore } from '../../src/store/local-store.js';

@@ -5,8 +5,9 @@
  */
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256File } from '../../src/core/hashing.js';
-import { npyFileName, writeNpy } from '../../src/core/npy.js';
+import { sha256File } from '../../src/core/io/file-hashing.js';
+import { npyFileName } from '../../src/core/npy.js';
+import { writeNpy } from '../../src/core/io/npy-files.js';
 import type { Precision } from '../../src/core/results.js';
 import type { HostTensor } from '../../src/core/tensor.js';
 import type { ArtifactRecord, GoldenSampleFiles } from '../../src/store/artifact.js';

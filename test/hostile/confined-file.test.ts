@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, realpath, rename, symlink, writeFile } from 'node:fs/pr
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openConfined, readConfined } from '../../src/core/confined-file.js';
+import { openConfined, readConfined } from '../../src/core/io/confined-file.js';
 import { oneLineKilnError } from '../helpers/one-line-error.js';
 import { SECRET, secretFile } from './refusal.js';
 

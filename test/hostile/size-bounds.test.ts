@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, effectiveLimits, runnerLimits } from '../../src/core/limits.js';
-import { writeNpy } from '../../src/core/npy.js';
+import { writeNpy } from '../../src/core/io/npy-files.js';
 import { allocateTensor } from '../../src/core/tensor.js';
 import { GENERATED, runKiln, workspace } from '../helpers/kiln-cli.js';
 import { expectRefused, twoHeadConfig } from './refusal.js';

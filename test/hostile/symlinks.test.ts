@@ -3,7 +3,7 @@ import { link, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeNpy } from '../../src/core/npy.js';
+import { writeNpy } from '../../src/core/io/npy-files.js';
 import { allocateTensor } from '../../src/core/tensor.js';
 import { GENERATED, runKiln, storeFiles, workspace } from '../helpers/kiln-cli.js';
 import { expectRefused, secretFile, twoHeadConfig } from './refusal.js';

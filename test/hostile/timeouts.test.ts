@@ -3,7 +3,7 @@ import { readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHubApi } from '../../src/action/github-api.js';
-import { HttpTimeoutError, httpTimeoutsFromEnv, timedFetch } from '../../src/core/timed-fetch.js';
+import { HttpTimeoutError, httpTimeoutsFromEnv, timedFetch } from '../../src/core/io/timed-fetch.js';
 import { ROOT, runKiln } from '../helpers/kiln-cli.js';
 import { buildReleases } from '../helpers/release-from-store.js';
 import { startStalledServer, type StalledServer } from '../helpers/stalled-server.js';

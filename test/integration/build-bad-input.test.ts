@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeNpy } from '../../src/core/npy.js';
+import { writeNpy } from '../../src/core/io/npy-files.js';
 import { allocateTensor } from '../../src/core/tensor.js';
 import { FAST_BENCH, GENERATED, runKiln, storeFiles, workspace } from '../helpers/kiln-cli.js';
 

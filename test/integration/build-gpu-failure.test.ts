@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { loadConfig } from '../../src/core/config-load.js';
+import { loadConfig } from '../../src/core/io/config-load.js';
 import { InputError } from '../../src/core/errors.js';
 import { TensorRtBackend } from '../../src/backends/tensorrt/tensorrt.js';
 import { execaRunner, type CommandRunner } from '../../src/backends/host/command-runner.js';

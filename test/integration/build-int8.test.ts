@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeNpy } from '../../src/core/npy.js';
+import { writeNpy } from '../../src/core/io/npy-files.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import type { BuildResults } from '../../src/core/results.js';
 import type { ArtifactRecord } from '../../src/store/artifact.js';

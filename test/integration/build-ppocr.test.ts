@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/core/config-load.js';
+import { loadConfig } from '../../src/core/io/config-load.js';
 import type { BuildResults } from '../../src/core/results.js';
 import type { Backend } from '../../src/backends/backend.js';
 import { OnnxRuntimeCpuBackend } from '../../src/backends/onnxruntime/onnxruntime-cpu.js';

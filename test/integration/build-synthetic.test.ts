@@ -4,7 +4,7 @@ import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuildResults } from '../../src/core/results.js';
 import type { ArtifactRecord } from '../../src/store/artifact.js';
-import { sha256File } from '../../src/core/hashing.js';
+import { sha256File } from '../../src/core/io/file-hashing.js';
 import { FAST_BENCH, GENERATED, runKiln, storeFiles, workspace } from '../helpers/kiln-cli.js';
 
 const config = `version: 1

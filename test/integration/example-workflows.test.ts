@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { buildMatrix, type MatrixEntry } from '../../src/core/build-matrix.js';
-import { parseConfig } from '../../src/core/config-load.js';
+import { parseConfig } from '../../src/core/io/config-load.js';
 import { ROOT } from '../helpers/kiln-cli.js';
 
 /**

@@ -3,7 +3,7 @@ import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readNpy } from '../../src/core/npy.js';
+import { readNpy } from '../../src/core/io/npy-files.js';
 import type { BuildResults } from '../../src/core/results.js';
 import { ROOT, runKiln } from '../helpers/kiln-cli.js';
 

@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeNpy } from '../../src/core/npy.js';
+import { writeNpy } from '../../src/core/io/npy-files.js';
 import type { BuildResults } from '../../src/core/results.js';
 import type { ArtifactRecord } from '../../src/store/artifact.js';
 import { GENERATED, runKiln, workspace, TWO_HEAD_B1_CONFIG } from '../helpers/kiln-cli.js';

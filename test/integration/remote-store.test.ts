@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256File } from '../../src/core/hashing.js';
+import { sha256File } from '../../src/core/io/file-hashing.js';
 import type { BuildResults } from '../../src/core/results.js';
 import type { ArtifactRecord } from '../../src/store/artifact.js';
 import { startRegistry, type TestRegistry } from '../helpers/oci-registry.js';

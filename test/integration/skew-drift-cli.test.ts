@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/core/hashing.js';
-import { writeNpy } from '../../src/core/npy.js';
+import { writeNpy } from '../../src/core/io/npy-files.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import type { HostTensor } from '../../src/core/tensor.js';
 import { tensorStats } from '../../src/core/tensor-stats.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeNpy } from '../../src/core/npy.js';
+import { writeNpy } from '../../src/core/io/npy-files.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import type { HostTensor } from '../../src/core/tensor.js';
 import { PPOCR, runKiln } from '../helpers/kiln-cli.js';

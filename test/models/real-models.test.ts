@@ -7,7 +7,7 @@
 import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readNpy } from '../../src/core/npy.js';
+import { readNpy } from '../../src/core/io/npy-files.js';
 import type { BuildResults } from '../../src/core/results.js';
 import { parseTritonConfig } from '../helpers/pbtxt-parse.js';
 import { FAST_BENCH, ROOT, runKiln, storeFiles, workspace, type KilnRun } from '../helpers/kiln-cli.js';

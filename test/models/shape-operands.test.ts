@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BuildResults } from '../../src/core/results.js';
-import { writeNpy } from '../../src/core/npy.js';
+import { writeNpy } from '../../src/core/io/npy-files.js';
 import { FAST_BENCH, runKiln, workspace } from '../helpers/kiln-cli.js';
 import { DataType, node, tensorInfo, writeModel } from './model-files.js';
 

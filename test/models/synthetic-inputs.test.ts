@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuildResults } from '../../src/core/results.js';
-import { parseManifest } from '../../src/core/manifest-load.js';
+import { parseManifest } from '../../src/core/io/manifest-load.js';
 import { parseNpy } from '../../src/core/npy.js';
 import { toFloat64 } from '../../src/core/tensor.js';
 import { FAST_BENCH, runKiln, workspace } from '../helpers/kiln-cli.js';

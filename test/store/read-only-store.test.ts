@@ -9,7 +9,7 @@ import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/backends/registry.js';
-import { loadConfig } from '../../src/core/config-load.js';
+import { loadConfig } from '../../src/core/io/config-load.js';
 import { InputError } from '../../src/core/errors.js';
 import { buildTarget } from '../../src/pipeline/build-target.js';
 import { silentProgress } from '../../src/pipeline/progress.js';

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { InputError, KilnError } from '../../../src/core/errors.js';
 import type { LatencyDecision } from '../../../src/core/latency-regression.js';
-import { readNpy } from '../../../src/core/npy.js';
+import { readNpy } from '../../../src/core/io/npy-files.js';
 import type { TensorComparison } from '../../../src/core/results.js';
 import { percentile } from '../../../src/core/statistics.js';
 import type { HostTensor } from '../../../src/core/tensor.js';

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../../src/core/errors.js';
-import { acquireFileLock, describeOwner, FileLockError } from '../../../src/core/file-lock.js';
+import { acquireFileLock, describeOwner, FileLockError } from '../../../src/core/io/file-lock.js';
 import type { DeployStep } from './record.js';
 
 /** Where one model's serving state lives under the serving root. */

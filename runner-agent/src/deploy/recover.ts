@@ -1,7 +1,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../../src/core/errors.js';
-import { isAlive as processAlive } from '../../../src/core/file-lock.js';
+import { isAlive as processAlive } from '../../../src/core/io/file-lock.js';
 import {
   clearJournal,
   readJournal,

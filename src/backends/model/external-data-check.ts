@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { onnx as Onnx } from 'onnx-proto';
-import { openConfined } from '../../core/confined-file.js';
+import { openConfined } from '../../core/io/confined-file.js';
 import { InputError } from '../../core/errors.js';
 import { compareText } from '../../core/ordering.js';
 

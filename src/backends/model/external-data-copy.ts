@@ -5,7 +5,7 @@
  */
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { openConfined } from '../../core/confined-file.js';
+import { openConfined } from '../../core/io/confined-file.js';
 import { InputError } from '../../core/errors.js';
 
 /**

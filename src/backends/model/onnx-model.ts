@@ -4,7 +4,7 @@
  */
 import { dirname } from 'node:path';
 import type { onnx as Onnx } from 'onnx-proto';
-import { readConfined } from '../../core/confined-file.js';
+import { readConfined } from '../../core/io/confined-file.js';
 import { firstLine, InputError } from '../../core/errors.js';
 import { checkExternalData } from './external-data-check.js';
 

@@ -6,7 +6,7 @@
  */
 import { dirname } from 'node:path';
 import type { onnx as Onnx } from 'onnx-proto';
-import { openConfined } from '../../core/confined-file.js';
+import { openConfined } from '../../core/io/confined-file.js';
 import { firstLine, InputError } from '../../core/errors.js';
 import { checkExternalData } from './external-data-check.js';
 import { implausibility, MAX_MODEL_BYTES } from './onnx-model.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { loadConfig } from '../../core/config-load.js';
+import { loadConfig } from '../../core/io/config-load.js';
 import { InputError } from '../../core/errors.js';
-import { readNpy } from '../../core/npy.js';
+import { readNpy } from '../../core/io/npy-files.js';
 import type { AbResults, LatencyComparison } from '../../core/results.js';
 import type { HostTensor } from '../../core/tensor.js';
 import { createBackend } from '../../backends/registry.js';

@@ -1,4 +1,4 @@
-import { loadConfig } from '../../core/config-load.js';
+import { loadConfig } from '../../core/io/config-load.js';
 import { InputError } from '../../core/errors.js';
 import { int8SpeedProblem } from '../../core/int8-speed.js';
 import { createBackend } from '../../backends/registry.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { calibrationGraph } from '../../backends/int8/calibration-graph.js';
 import { captureActivations } from '../../backends/int8/activation-capture.js';
-import { readNpySamples } from '../../core/calibration-samples.js';
+import { readNpySamples } from '../../core/io/calibration-samples.js';
 import {
   clippingShare,
   DEFAULT_DRIFT_THRESHOLDS,
@@ -12,7 +12,7 @@ import {
   type ActivationClipping,
 } from '../../core/drift.js';
 import { InputError } from '../../core/errors.js';
-import { sha256File } from '../../core/hashing.js';
+import { sha256File } from '../../core/io/file-hashing.js';
 import type { HostTensor } from '../../core/tensor.js';
 import type { TensorStats } from '../../core/tensor-stats.js';
 import type { CommandArgs } from '../command-spec.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { loadConfig } from '../../core/config-load.js';
+import { loadConfig } from '../../core/io/config-load.js';
 import { keysFor, type KeyEntry } from '../../pipeline/engine-keys.js';
 import type { CommandArgs } from '../command-spec.js';
 import type { keysOptions } from '../specs/keys.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { readConfined } from '../../core/confined-file.js';
+import { readConfined } from '../../core/io/confined-file.js';
 import { InputError, KilnError } from '../../core/errors.js';
 import {
   parseShapeHistogram,

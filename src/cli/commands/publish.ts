@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { loadConfig } from '../../core/config-load.js';
+import { loadConfig } from '../../core/io/config-load.js';
 import { InputError } from '../../core/errors.js';
-import { readResultsFile } from '../../core/results-files.js';
+import { readResultsFile } from '../../core/io/results-files.js';
 import { keysFor } from '../../pipeline/engine-keys.js';
 import { collectCandidates, wantedFromResults, type WantedEngine } from '../../pipeline/publish-selection.js';
 import { LocalStore } from '../../store/local-store.js';

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { readResultsFile } from '../../core/results-files.js';
+import { readResultsFile } from '../../core/io/results-files.js';
 import { InputError } from '../../core/errors.js';
 import { renderBuildReport } from '../../core/report/report-markdown.js';
 import type { BuildResults } from '../../core/results.js';

@@ -1,4 +1,4 @@
-import { loadConfig, type KilnConfig } from '../../core/config-load.js';
+import { loadConfig, type KilnConfig } from '../../core/io/config-load.js';
 import { InputError } from '../../core/errors.js';
 import {
   formatDims,

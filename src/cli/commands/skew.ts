@@ -1,6 +1,6 @@
-import { readNpySamples } from '../../core/calibration-samples.js';
+import { readNpySamples } from '../../core/io/calibration-samples.js';
 import { InputError } from '../../core/errors.js';
-import { loadManifest } from '../../core/manifest-load.js';
+import { loadManifest } from '../../core/io/manifest-load.js';
 import { checkSkew, fmt } from '../../core/skew-check.js';
 import { StatsAccumulator, type TensorStats } from '../../core/tensor-stats.js';
 import type { CommandArgs } from '../command-spec.js';

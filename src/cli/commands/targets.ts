@@ -1,4 +1,4 @@
-import type { KilnConfig } from '../../core/config-load.js';
+import type { KilnConfig } from '../../core/io/config-load.js';
 import type { TargetConfig } from '../../core/config-schema.js';
 import { InputError } from '../../core/errors.js';
 import { canRunHere } from '../../backends/registry.js';

@@ -1,7 +1,7 @@
 import { InputError, KilnError } from '../../core/errors.js';
 import { redactor, redactText } from '../../core/redact.js';
 import { backoffMs, retryAfterMs, withRetries } from '../../core/retry.js';
-import { httpTimeoutsFromEnv, timedFetch, type HttpTimeouts } from '../../core/timed-fetch.js';
+import { httpTimeoutsFromEnv, timedFetch, type HttpTimeouts } from '../../core/io/timed-fetch.js';
 import { basicAuthorization, parseChallenges, tokenFromBody, tokenRequest } from './auth.js';
 import type { AuthChallenge, OciAuth } from './auth.js';
 import { TransientFailure, errorSummary, isTransientStatus, networkDetail, statusText } from './errors.js';

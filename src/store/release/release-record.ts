@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../core/errors.js';
-import { sha256File } from '../../core/hashing.js';
+import { sha256File } from '../../core/io/file-hashing.js';
 import type { Precision } from '../../core/results.js';
 import type { Provenance } from './provenance.js';
 import { checkRecordPaths, regularFileInside, releasePaths } from '../record-paths.js';

@@ -3,7 +3,7 @@ import { cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promis
 import path from 'node:path';
 import { canonicalJson } from '../../core/canonical-json.js';
 import { GateError, InputError } from '../../core/errors.js';
-import { listFiles, sha256File } from '../../core/hashing.js';
+import { listFiles, sha256File } from '../../core/io/file-hashing.js';
 import { compareText } from '../../core/ordering.js';
 import type { StoredArtifact } from '../local-store.js';
 import type { Provenance } from './provenance.js';

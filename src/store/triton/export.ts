@@ -13,7 +13,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../../core/errors.js';
-import { acquireFileLock, describeOwner, FileLockError } from '../../core/file-lock.js';
+import { acquireFileLock, describeOwner, FileLockError } from '../../core/io/file-lock.js';
 import { readArtifactRecord } from '../artifact.js';
 import { readRelease } from '../release/release-record.js';
 import type { ReleaseRecord } from '../release/release-record.js';

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { InputError } from '../../core/errors.js';
 import { narrowInt64, tensorrtNarrowsInt64 } from '../../core/int64-narrow.js';
-import { readNpy } from '../../core/npy.js';
+import { readNpy } from '../../core/io/npy-files.js';
 import { formatShape } from '../../core/tensor.js';
 import type { HostTensor } from '../../core/tensor.js';
 import type { ArtifactRecord } from '../artifact.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foreignIsa } from '../../helpers/foreign-host.js';
 import { execaRunner } from '../../../src/backends/host/command-runner.js';
 import { KilnError } from '../../../src/core/errors.js';
-import { readNpy, writeNpy } from '../../../src/core/npy.js';
+import { readNpy, writeNpy } from '../../../src/core/io/npy-files.js';
 import { createDeployCommand } from '../../../runner-agent/src/deploy/command.js';
 import { createRollbackCommand } from '../../../runner-agent/src/deploy/rollback-command.js';
 import type { DeployRecord } from '../../../runner-agent/src/deploy/record.js';

@@ -7,7 +7,7 @@ import { copyExternalData } from '../../../src/backends/model/external-data-copy
 import { inlineExternalData } from '../../../src/backends/model/external-data-inline.js';
 import { loadOnnxModel } from '../../../src/backends/model/onnx-model.js';
 import { OnnxRuntimeCpuBackend } from '../../../src/backends/onnxruntime/onnxruntime-cpu.js';
-import { sha256File } from '../../../src/core/hashing.js';
+import { sha256File } from '../../../src/core/io/file-hashing.js';
 import { BIAS, matMulAddModel, WEIGHTS, writeWeightFile } from '../../helpers/external-data-models.js';
 import { oneLineKilnError } from '../../helpers/one-line-error.js';
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readNpy } from '../../../src/core/npy.js';
+import { readNpy } from '../../../src/core/io/npy-files.js';
 import { bytesPerElement, elementCount } from '../../../src/core/tensor.js';
 import type { ArtifactRecord } from '../../../src/store/artifact.js';
 import { TRITON_DATA_TYPES } from '../../../src/store/triton/config.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/core/errors.js';
-import { acquireFileLock } from '../../../src/core/file-lock.js';
+import { acquireFileLock } from '../../../src/core/io/file-lock.js';
 import type { HostTensor } from '../../../src/core/tensor.js';
 import { exportTritonRepository } from '../../../src/store/triton/export.js';
 import { rawTensorBytes } from '../../../src/store/triton/signature.js';
