@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { MAX_TEXT_BYTES, parseConfig, type KilnConfig } from '../core/config-load.js';
-import { readConfined } from '../core/confined-file.js';
+import { MAX_TEXT_BYTES, parseConfig, type KilnConfig } from '../core/io/config-load.js';
+import { readConfined } from '../core/io/confined-file.js';
 import { firstLine, InputError } from '../core/errors.js';
 
 /**

@@ -15,10 +15,11 @@ describe('execaRunner (real processes)', () => {
   });
 
   it('kills a hung tool at the deadline: exit 124, timedOut, output so far kept', async () => {
-    const hang = node('process.stdout.write("started"); setTimeout(() => {}, 60_000)');
-    const result = await execaRunner({ timeoutMs: 60_000 }).run(...hang, { timeoutMs: 300 });
+    // sh starts in milliseconds even on a loaded machine, so "started" is out well before the deadline.
+    const hang = ['/bin/sh', ['-c', 'echo started; exec sleep 60']] as const;
+    const result = await execaRunner({ timeoutMs: 60_000 }).run(...hang, { timeoutMs: 1500 });
     expect(result).toMatchObject({ exitCode: 124, timedOut: true, stdout: 'started' });
-    expect(result).toHaveProperty('stderr', expect.stringMatching(/timed out after 300 ms$/));
+    expect(result).toHaveProperty('stderr', expect.stringMatching(/timed out after 1500 ms$/));
   });
 
   it('stops a tool that prints past the output bound and fails, never passing cut output as success', async () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { GateError, InputError } from '../../../src/core/errors.js';
 import { sha256 } from '../../../src/core/hashing.js';
-import type * as Hashing from '../../../src/core/hashing.js';
+import type * as Hashing from '../../../src/core/io/file-hashing.js';
 import type { ArtifactRecord } from '../../../src/store/artifact.js';
 import { LocalStore, type StoredArtifact } from '../../../src/store/local-store.js';
 import { readRelease } from '../../../src/store/release/release-record.js';
@@ -15,7 +15,7 @@ import { writeRelease } from '../../../src/store/release/release-writer.js';
  * played by the hash reader alone, for the one file named; every other call is the real one.
  */
 const failRead = vi.hoisted(() => ({ suffix: undefined as string | undefined }));
-vi.mock('../../../src/core/hashing.js', async (importOriginal) => {
+vi.mock('../../../src/core/io/file-hashing.js', async (importOriginal) => {
   const real = await importOriginal<typeof Hashing>();
   const { InputError: Refusal } = await import('../../../src/core/errors.js');
   return {
