@@ -64,9 +64,9 @@ export function addCommand(name: string, command: AgentCommand): void {
 function lazyExecaRunner(): CommandRunner {
   let runner: Promise<CommandRunner> | undefined;
   return {
-    run: async (file, args) => {
+    run: async (file, args, options) => {
       runner ??= import('../../src/backends/host/command-runner.js').then((m) => m.execaRunner());
-      return (await runner).run(file, args);
+      return (await runner).run(file, args, options);
     },
   };
 }

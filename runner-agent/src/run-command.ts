@@ -66,6 +66,8 @@ export const runCommand: AgentCommand = {
             io.stderr(
               `kiln-agent: attempt ${attempt}: a foreign process used ${values.gpu} during the last run\n`,
             );
+          // Not the CommandRunner: the wrapped command owns the terminal (stdio inherited, unbounded
+          // output, no deadline of ours) and the monitor needs its pid while it runs.
           const child = execa(file!, args, { stdio: 'inherit', reject: false, env: childEnv });
           if (child.pid !== undefined) monitor.ignorePid(child.pid);
           return (await child).exitCode ?? 2;

@@ -15,6 +15,8 @@ export interface KilnRunner {
  * execa-backed runner: output streams to the job log as it happens, the process is killed at the
  * timeout, and a cancelled job (SIGINT/SIGTERM to the Action) cancels kiln rather than orphaning it
  * on a self-hosted machine.
+ * Not backends/host/command-runner.ts: the Action may import only core (docs/architecture.md), and
+ * this spawn streams to the job log and forwards cancellation, which a buffered probe runner does not.
  */
 export function processKilnRunner(
   command: string[],

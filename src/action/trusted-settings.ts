@@ -52,10 +52,18 @@ export async function readTrustedSettings(
   const settings = base ?? defaults();
   if (base) notices.push(`Gates, tolerances and bench settings are the merge base's (${where}).`);
 
-  const headText = await git
-    .resolve(headSha)
-    .then((h) => git.showFile(h, configFile))
-    .catch(() => null);
+  let headText: string | null;
+  try {
+    headText = await git.showFile(await git.resolve(headSha), configFile);
+  } catch (error) {
+    // The judging is the base's either way; what is lost is telling the author about their
+    // changes, so say that instead of going quiet. A bug (not a KilnError) still surfaces.
+    if (!(error instanceof KilnError)) throw error;
+    notices.push(
+      `Whether this pull request changes judging settings is not shown: its config could not be read (${firstLine(error)}).`,
+    );
+    headText = null;
+  }
   const head =
     headText === null ? undefined : tryParse(headText, `${headSha.slice(0, 12)}:${configFile}`, configDir);
   if (head) {
@@ -92,7 +100,8 @@ function parseAt(
 function tryParse(text: string, where: string, root: string): KilnConfig | undefined {
   try {
     return parseConfig(text, where, root);
-  } catch {
+  } catch (error) {
+    if (!(error instanceof KilnError)) throw error;
     return undefined; // the plan job reports the PR's own config errors
   }
 }

@@ -97,6 +97,8 @@ export async function headCommit(dir: string): Promise<string | undefined> {
 
 /** Runs git; a non-zero exit is the caller's to judge, but git missing altogether is an error here. */
 async function git(args: string[], cwd: string) {
+  // Not backends/host/command-runner.ts: the Action imports this module and may not reach backends;
+  // and `-z` listings need the final NUL/newline kept, which that runner strips.
   const result = await execa('git', args, { cwd, reject: false, stripFinalNewline: false });
   if (result.exitCode === undefined) {
     throw new InputError(

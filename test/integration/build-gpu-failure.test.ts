@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/io/config-load.js';
 import { InputError } from '../../src/core/errors.js';
-import { TensorRtBackend, type ToolRunner } from '../../src/backends/tensorrt/tensorrt.js';
-import { execaRunner } from '../../src/backends/host/command-runner.js';
+import { TensorRtBackend } from '../../src/backends/tensorrt/tensorrt.js';
+import { execaRunner, type CommandRunner } from '../../src/backends/host/command-runner.js';
 import { buildTarget } from '../../src/pipeline/build-target.js';
 import { silentProgress } from '../../src/pipeline/progress.js';
 import { FAST_BENCH, GENERATED, storeFiles, workspace } from '../helpers/kiln-cli.js';
@@ -24,14 +24,16 @@ ${FAST_BENCH}`;
   const dir = await workspace(config, { 'model.onnx': path.join(GENERATED, 'two-head.onnx') });
   const oom = await readFile(path.join(fixtures, 'error-oom-trt10.3.log'), 'utf8');
   // The recorded log of a real out-of-memory build, after trtexec left a partial plan on disk.
-  const runner: ToolRunner = async (_file, args) => {
-    const plan = args.find((a) => a.startsWith('--saveEngine='))?.slice('--saveEngine='.length);
-    if (plan) await writeFile(plan, 'PARTIAL');
-    return {
-      exitCode: 1,
-      stdout: `${oom}\n&&&& FAILED TensorRT.trtexec [TensorRT v100300] # trtexec`,
-      stderr: '',
-    };
+  const runner: CommandRunner = {
+    run: async (_file, args) => {
+      const plan = args.find((a) => a.startsWith('--saveEngine='))?.slice('--saveEngine='.length);
+      if (plan) await writeFile(plan, 'PARTIAL');
+      return {
+        exitCode: 1,
+        stdout: `${oom}\n&&&& FAILED TensorRT.trtexec [TensorRT v100300] # trtexec`,
+        stderr: '',
+      };
+    },
   };
   const backend = new TensorRtBackend({
     runner,

@@ -1,6 +1,6 @@
 /**
  * The TensorRT A/B path end to end through the process-runner seam: a fake trtexec (the
- * ToolRunner seam, no GPU) answers each process with an --exportTimes file in the layout of
+ * CommandRunner seam, no GPU) answers each process with an --exportTimes file in the layout of
  * NVIDIA/TensorRT samples/common/sampleReporting.cpp `exportJSONTrace` (one record per inference,
  * warm-up records first). The times are synthesized per process, not recorded (see
  * test/fixtures/trtexec/SOURCES-backends.md): each process gets its own offset, as a fresh CUDA
@@ -14,7 +14,7 @@ import { compareLatency } from '../../src/core/latency-regression.js';
 import { SeededRandom } from '../../src/core/seeded-random.js';
 import type { HostTensor } from '../../src/core/tensor.js';
 import { IO_SUFFIX, TensorRtBackend, TRT_MEASURES } from '../../src/backends/tensorrt/tensorrt.js';
-import type { ToolRunner } from '../../src/backends/tensorrt/tensorrt.js';
+import type { CommandRunner } from '../../src/backends/host/command-runner.js';
 import { measureAb } from '../../src/pipeline/ab-bench.js';
 
 let tmp: string;
@@ -45,23 +45,25 @@ function record(startMs: number, computeMs: number): string {
 function fakeGpu(engines: Record<string, (process: number) => number>, seed = 1) {
   const rng = new SeededRandom(seed);
   const calls: Array<{ engine: string; args: readonly string[] }> = [];
-  const runner: ToolRunner = async (_file, args) => {
-    const engine = flag(args, 'loadEngine')!;
-    const mean = engines[engine]!(calls.filter((c) => c.engine === engine).length);
-    calls.push({ engine, args });
-    const records: string[] = [];
-    let t = 0;
-    while (t < Number(flag(args, 'warmUp'))) {
-      records.push(record(t, mean));
-      t += mean + 0.01;
-    }
-    for (let i = 0; i < Number(flag(args, 'iterations')); i++) {
-      const ms = mean * Math.exp(0.03 * rng.normal());
-      records.push(record(t, ms));
-      t += ms + 0.01;
-    }
-    await writeFile(flag(args, 'exportTimes')!, `[\n  ${records.join('\n, ')}\n]\n`);
-    return { exitCode: 0, stdout: '&&&& PASSED TensorRT.trtexec [TensorRT v100300] # trtexec', stderr: '' };
+  const runner: CommandRunner = {
+    run: async (_file, args) => {
+      const engine = flag(args, 'loadEngine')!;
+      const mean = engines[engine]!(calls.filter((c) => c.engine === engine).length);
+      calls.push({ engine, args });
+      const records: string[] = [];
+      let t = 0;
+      while (t < Number(flag(args, 'warmUp'))) {
+        records.push(record(t, mean));
+        t += mean + 0.01;
+      }
+      for (let i = 0; i < Number(flag(args, 'iterations')); i++) {
+        const ms = mean * Math.exp(0.03 * rng.normal());
+        records.push(record(t, ms));
+        t += ms + 0.01;
+      }
+      await writeFile(flag(args, 'exportTimes')!, `[\n  ${records.join('\n, ')}\n]\n`);
+      return { exitCode: 0, stdout: '&&&& PASSED TensorRT.trtexec [TensorRT v100300] # trtexec', stderr: '' };
+    },
   };
   return { runner, calls };
 }
@@ -86,7 +88,7 @@ const settings = {
   confidence: 0.95,
 };
 
-async function sessions(runner: ToolRunner, a: string, b: string) {
+async function sessions(runner: CommandRunner, a: string, b: string) {
   const backend = new TensorRtBackend({
     runner,
     fingerprint: async () => ({

@@ -2,12 +2,12 @@
  * TensorRT through `trtexec` (docs/agent.md "GPU backends"). Every GPU step is a
  * trtexec process: build (`--saveEngine --skipInference`), golden (`--loadInputs/--exportOutput`)
  * and benchmark (`--exportTimes`). The GPU fingerprint is injected: backends may import only core,
- * so the host probe (runner-agent) is handed in as a function, and so is the process runner.
+ * so the host probe (runner-agent) is handed in as a function, and so is the process runner
+ * (host/command-runner.ts, the one seam every spawn goes through).
  */
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { firstLine, InputError } from '../../core/errors.js';
 import type { Precision } from '../../core/results.js';
 import { isTensorDtype } from '../../core/tensor.js';
@@ -20,6 +20,7 @@ import type {
   EngineSession,
   SessionOptions,
 } from '../backend.js';
+import { execaRunner, isMissing, type CommandRunner } from '../host/command-runner.js';
 import { describeModel, loadOnnxModel } from '../model/onnx-model.js';
 import type { IoSpec } from '../model/onnx-model.js';
 import { OnnxRuntimeCpuBackend } from '../onnxruntime/onnxruntime-cpu.js';
@@ -41,43 +42,6 @@ import {
   tensorrtVersionFromBanner,
   trtexecPassed,
 } from './trtexec-output.js';
-
-/** What one tool run left behind. */
-export interface ToolResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  /** The executable was not found (ENOENT). */
-  notFound?: boolean;
-  timedOut?: boolean;
-}
-
-/** Runs an executable with an argv array (no shell). Injectable so tests replay recorded output. */
-export type ToolRunner = (
-  file: string,
-  args: readonly string[],
-  options?: { timeoutMs?: number; cwd?: string },
-) => Promise<ToolResult>;
-
-/** The real runner: execa, never rejecting, so callers read exit code and output themselves. */
-export function execaToolRunner(): ToolRunner {
-  return async (file, args, options = {}) => {
-    const result = await execa(file, [...args], {
-      reject: false,
-      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
-      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    });
-    const code = 'code' in result ? (result as { code?: unknown }).code : undefined;
-    const notFound = code === 'ENOENT';
-    return {
-      exitCode: result.exitCode ?? (notFound ? 127 : 1),
-      stdout: typeof result.stdout === 'string' ? result.stdout : '',
-      stderr: typeof result.stderr === 'string' ? result.stderr : '',
-      notFound,
-      timedOut: result.timedOut,
-    };
-  };
-}
 
 /** The first executable `name` on PATH, or undefined (cheap, synchronous, never throws). */
 export function findExecutable(
@@ -141,7 +105,8 @@ export interface TensorRtBackendOptions {
   timingCacheDir: string;
   /** Scratch folder for golden inputs/outputs and timing files. */
   workDir: string;
-  runner?: ToolRunner;
+  /** Runs trtexec; the real one (execaRunner) by default, recorded output in tests. */
+  runner?: CommandRunner;
   /** trtexec executable; 'trtexec' (from PATH) by default. */
   trtexec?: string;
   /** Builder workspace limit in MiB; trtexec's default (the whole GPU) when absent. */
@@ -166,12 +131,12 @@ const LOG_TAIL_LINES = 40;
 export class TensorRtBackend implements Backend {
   readonly name = 'tensorrt';
   readonly engineExtension = 'plan';
-  private readonly runner: ToolRunner;
+  private readonly runner: CommandRunner;
   private readonly trtexec: string;
   private readonly reference = new OnnxRuntimeCpuBackend();
 
   constructor(private readonly options: TensorRtBackendOptions) {
-    this.runner = options.runner ?? execaToolRunner();
+    this.runner = options.runner ?? execaRunner();
     this.trtexec = options.trtexec ?? TRTEXEC;
   }
 
@@ -423,8 +388,8 @@ export class TensorRtBackend implements Backend {
 
   /** Runs trtexec; any failure becomes one InputError line, the log tail its cause. */
   private async exec(args: string[], what: string, timeoutMs: number): Promise<string> {
-    const result = await this.runner(this.trtexec, args, { timeoutMs });
-    if (result.notFound) {
+    const result = await this.runner.run(this.trtexec, args, { timeoutMs });
+    if (isMissing(result)) {
       throw new InputError(
         `${what}: ${this.trtexec} not found on PATH (install TensorRT; run 'kiln-agent doctor' to see what is missing)`,
       );

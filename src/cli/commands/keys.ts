@@ -3,6 +3,7 @@ import { loadConfig } from '../../core/io/config-load.js';
 import { keysFor, type KeyEntry } from '../../pipeline/engine-keys.js';
 import type { CommandArgs } from '../command-spec.js';
 import type { keysOptions } from '../specs/keys.js';
+import { loadBaseConfig } from '../base-config.js';
 import { openRepo } from '../git.js';
 import { writeJsonAtomic } from '../write-json.js';
 import { pickTargets } from './targets.js';
@@ -22,8 +23,9 @@ export async function keysCommand({ values }: CommandArgs<typeof keysOptions>): 
     const worktree = await repo.worktree(sha);
     try {
       // A config absent or invalid at the merge base has no engines to restore: every head engine is new.
-      const base = await loadConfig(path.join(worktree.dir, path.relative(repo.root, head.configPath))).catch(
-        () => undefined,
+      const base = await loadBaseConfig(
+        path.join(worktree.dir, path.relative(repo.root, head.configPath)),
+        (line) => process.stderr.write(`kiln: note: ${line}\n`),
       );
       keys = base
         ? await keysFor(

@@ -94,7 +94,8 @@ export async function readRelease(dir: string): Promise<ReleaseRecord> {
           `${full}: file not found, but release.json lists it (engines[${i}].files[${j}]): the release is incomplete or was tampered with`,
         );
       }
-      const actual = await sha256File(full).catch(() => 'missing');
+      // Present (checked above): a read failure (EACCES, EIO) is its own one-line error, not tampering.
+      const actual = await sha256File(full);
       if (actual !== entry.sha256) {
         throw new InputError(
           `${full}: sha256 ${actual.slice(0, 12)} differs from release.json's ${entry.sha256.slice(0, 12)}: the release is damaged or was tampered with`,

@@ -27,7 +27,13 @@ const VERSION_FOLDER = /^\d+$/;
 
 /** Numeric version folders of a Triton model folder; undefined when the folder does not exist. */
 export async function tritonVersions(dir: string): Promise<number[] | undefined> {
-  const info = await stat(dir).catch(() => undefined);
+  // Only ENOENT is "no such model yet": a folder that cannot be looked at (EACCES, ENOTDIR, EIO)
+  // must not read as absent, or version 1 would be planned over versions that may exist.
+  const info = await stat(dir).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new InputError(`${dir}: cannot read the Triton model folder (${String(code)})`, { cause: error });
+  });
   if (!info) return undefined;
   if (!info.isDirectory()) {
     throw new InputError(`${dir}: exists and is not a folder, expected a Triton model folder`);

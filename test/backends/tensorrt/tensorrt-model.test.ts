@@ -14,12 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/core/errors.js';
 import { compareHardware, describeMismatch } from '../../../src/core/hardware-match.js';
 import type { HostTensor } from '../../../src/core/tensor.js';
+import type { CommandRunner } from '../../../src/backends/host/command-runner.js';
 import { TensorRtBackend } from '../../../src/backends/tensorrt/tensorrt.js';
-import type {
-  GpuFingerprint,
-  ToolRunner,
-  TrtCompatibility,
-} from '../../../src/backends/tensorrt/tensorrt.js';
+import type { GpuFingerprint, TrtCompatibility } from '../../../src/backends/tensorrt/tensorrt.js';
 import { hasQdqNodes } from '../../../src/backends/tensorrt/tensorrt-int8.js';
 import { engineInputBytes } from '../../../src/backends/tensorrt/tensorrt-model.js';
 import { writeSyntheticModels } from '../../fixtures/synthetic-models.js';
@@ -52,23 +49,25 @@ const flag = (args: readonly string[], name: string) =>
 /** Records each call and the ONNX file or input files trtexec would read, then writes its outputs. */
 function recorder(stdout: string, writes: (args: readonly string[]) => Record<string, string> = () => ({})) {
   const calls: { args: readonly string[]; onnx?: Uint8Array; inputs: Record<string, Buffer> }[] = [];
-  const runner: ToolRunner = async (_file, args) => {
-    const model = flag(args, 'onnx');
-    const inputs: Record<string, Buffer> = {};
-    for (const spec of flag(args, 'loadInputs')?.split(',') ?? []) {
-      const i = spec.lastIndexOf(':');
-      inputs[spec.slice(0, i)] = await readFile(spec.slice(i + 1));
-    }
-    calls.push({ args, inputs, ...(model ? { onnx: await readFile(model) } : {}) });
-    const engine = flag(args, 'saveEngine');
-    if (engine) await writeFile(engine, 'PLAN');
-    for (const [file, text] of Object.entries(writes(args))) await writeFile(file, text);
-    return { exitCode: 0, stdout, stderr: '' };
+  const runner: CommandRunner = {
+    run: async (_file, args) => {
+      const model = flag(args, 'onnx');
+      const inputs: Record<string, Buffer> = {};
+      for (const spec of flag(args, 'loadInputs')?.split(',') ?? []) {
+        const i = spec.lastIndexOf(':');
+        inputs[spec.slice(0, i)] = await readFile(spec.slice(i + 1));
+      }
+      calls.push({ args, inputs, ...(model ? { onnx: await readFile(model) } : {}) });
+      const engine = flag(args, 'saveEngine');
+      if (engine) await writeFile(engine, 'PLAN');
+      for (const [file, text] of Object.entries(writes(args))) await writeFile(file, text);
+      return { exitCode: 0, stdout, stderr: '' };
+    },
   };
   return { runner, calls };
 }
 
-function backend(runner: ToolRunner, gpu: GpuFingerprint = fp(), trt?: TrtCompatibility) {
+function backend(runner: CommandRunner, gpu: GpuFingerprint = fp(), trt?: TrtCompatibility) {
   return new TensorRtBackend({
     runner,
     fingerprint: async () => gpu,

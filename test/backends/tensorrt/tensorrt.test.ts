@@ -8,12 +8,12 @@ import { compareHardware, describeMismatch } from '../../../src/core/hardware-ma
 import type { HostTensor } from '../../../src/core/tensor.js';
 import {
   detectTensorRt,
-  execaToolRunner,
   findExecutable,
   IO_SUFFIX,
   TensorRtBackend,
 } from '../../../src/backends/tensorrt/tensorrt.js';
-import type { GpuFingerprint, ToolResult, ToolRunner } from '../../../src/backends/tensorrt/tensorrt.js';
+import type { GpuFingerprint } from '../../../src/backends/tensorrt/tensorrt.js';
+import type { CommandOutput, CommandRunner } from '../../../src/backends/host/command-runner.js';
 import { writeSyntheticModels } from '../../fixtures/synthetic-models.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'trtexec');
@@ -44,10 +44,12 @@ interface Call {
 
 /** Replays recorded trtexec output and writes fixture files where trtexec would. */
 function fakeTrtexec(
-  respond: (args: readonly string[]) => Promise<Partial<ToolResult> & { writes?: Record<string, string> }>,
-): { runner: ToolRunner; calls: Call[] } {
+  respond: (
+    args: readonly string[],
+  ) => Promise<Partial<CommandOutput> & { missing?: true; writes?: Record<string, string> }>,
+): { runner: CommandRunner; calls: Call[] } {
   const calls: Call[] = [];
-  const runner: ToolRunner = async (file, args) => {
+  const run: CommandRunner['run'] = async (file, args) => {
     expect(file).toBe('trtexec');
     const inputs: Record<string, Buffer> = {};
     for (const spec of flag(args, 'loadInputs')?.split(',') ?? []) {
@@ -57,17 +59,18 @@ function fakeTrtexec(
     calls.push({ args, inputs });
     const r = await respond(args);
     for (const [target, content] of Object.entries(r.writes ?? {})) await writeFile(target, content);
+    if (r.missing) return { missing: true };
     return {
       exitCode: r.exitCode ?? 0,
       stdout: r.stdout ?? '',
       stderr: r.stderr ?? '',
-      ...(r.notFound ? { notFound: true } : {}),
+      ...(r.timedOut ? { timedOut: true } : {}),
     };
   };
-  return { runner, calls };
+  return { runner: { run }, calls };
 }
 
-function backend(runner: ToolRunner, fp: GpuFingerprint = A10G) {
+function backend(runner: CommandRunner, fp: GpuFingerprint = A10G) {
   return new TensorRtBackend({
     runner,
     fingerprint: async () => fp,
@@ -147,10 +150,26 @@ describe('TensorRtBackend.compile', () => {
   });
 
   it('says when trtexec is not on PATH', async () => {
-    const { runner } = fakeTrtexec(async () => ({ exitCode: 127, notFound: true }));
+    const { runner } = fakeTrtexec(async () => ({ missing: true }));
     await expect(
       backend(runner).compile({ modelPath, profile, precision: 'fp32', outDir: await outDir('nf') }),
     ).rejects.toThrow(/trtexec not found on PATH .*kiln-agent doctor/);
+  });
+
+  it('says when trtexec ran past its deadline, with the log tail as the cause', async () => {
+    const { runner } = fakeTrtexec(async () => ({
+      exitCode: 124,
+      timedOut: true,
+      stdout: '[I] Starting tactic search',
+    }));
+    const error = await backend(runner)
+      .compile({ modelPath, profile, precision: 'fp32', outDir: await outDir('late') })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toMatch(
+      /TensorRT could not build .*: trtexec did not finish within \d+ s$/,
+    );
+    expect(String((error as Error).cause)).toContain('Starting tactic search');
   });
 
   it('refuses a PASSED log without an engine file', async () => {
@@ -278,18 +297,7 @@ describe('fingerprint and tags', () => {
   });
 });
 
-describe('process runner and PATH detection (real)', () => {
-  it('execaToolRunner reports exit codes, output and a missing executable', async () => {
-    const run = execaToolRunner();
-    const ok = await run(process.execPath, [
-      '-e',
-      'process.stdout.write("hi"); process.stderr.write("e"); process.exit(3)',
-    ]);
-    expect(ok).toMatchObject({ exitCode: 3, stdout: 'hi', stderr: 'e', notFound: false });
-    const missing = await run('kiln-no-such-tool-xyz', []);
-    expect(missing.notFound).toBe(true);
-  });
-
+describe('PATH detection (real)', () => {
   it('detectTensorRt looks for trtexec on PATH only', async () => {
     expect(detectTensorRt('')).toEqual({
       available: false,

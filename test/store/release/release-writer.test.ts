@@ -1,13 +1,34 @@
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { GateError, InputError } from '../../../src/core/errors.js';
 import { sha256 } from '../../../src/core/hashing.js';
+import type * as Hashing from '../../../src/core/io/file-hashing.js';
 import type { ArtifactRecord } from '../../../src/store/artifact.js';
 import { LocalStore, type StoredArtifact } from '../../../src/store/local-store.js';
 import { readRelease } from '../../../src/store/release/release-record.js';
 import { writeRelease } from '../../../src/store/release/release-writer.js';
+
+/**
+ * As root (CI here) no permission makes a file unreadable, so the disk failing mid-read (EIO) is
+ * played by the hash reader alone, for the one file named; every other call is the real one.
+ */
+const failRead = vi.hoisted(() => ({ suffix: undefined as string | undefined }));
+vi.mock('../../../src/core/io/file-hashing.js', async (importOriginal) => {
+  const real = await importOriginal<typeof Hashing>();
+  const { InputError: Refusal } = await import('../../../src/core/errors.js');
+  return {
+    ...real,
+    sha256File: async (...args: Parameters<typeof real.sha256File>) => {
+      if (failRead.suffix !== undefined && args[0].endsWith(failRead.suffix)) {
+        const cause = Object.assign(new Error('i/o error'), { code: 'EIO' });
+        throw new Refusal(`${args[0]}: cannot read (EIO)`, { cause });
+      }
+      return real.sha256File(...args);
+    },
+  };
+});
 
 const CPU = { kind: 'cpu', arch: 'x64', isa: ['avx2', 'fma'] };
 
@@ -164,5 +185,24 @@ describe('writeRelease', () => {
     await expect(readRelease(written.dir)).rejects.toThrow(
       /engine\.ort: sha256 \w{12} differs from release\.json's/,
     );
+  });
+  it('readRelease reports a file it cannot read as unreadable, not as a tampered release', async () => {
+    const { store, releases } = await setup();
+    const a = await stored(store, 'a'.repeat(64));
+    const written = await writeRelease({
+      root: releases,
+      model: 'det',
+      version: '1',
+      candidates: [{ artifact: a }],
+    });
+    failRead.suffix = 'engine.ort';
+    try {
+      const error = await readRelease(written.dir).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as Error).message).toMatch(/engine\.ort: cannot read \(EIO\)$/);
+      expect((error as Error).message).not.toMatch(/tampered/);
+    } finally {
+      failRead.suffix = undefined;
+    }
   });
 });
