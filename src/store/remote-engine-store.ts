@@ -142,7 +142,13 @@ async function pull(
       throw error;
     }
     for (const file of listed.values()) {
-      const actual = await sha256File(path.join(staging.dir, file.path)).catch(() => 'missing');
+      // A listed file the layer did not bring (or a folder in its place) is the remote's fault; an
+      // EACCES or EIO in our own staging folder is this host's, and surfaces as itself.
+      const actual = await sha256File(path.join(staging.dir, file.path)).catch((error: unknown) => {
+        const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+        if (code === 'ENOENT' || code === 'EISDIR') return 'missing';
+        throw error;
+      });
       if (actual !== file.sha256)
         return refuse(`${file.path}: sha256 ${actual.slice(0, 12)} differs from the listing`);
     }
