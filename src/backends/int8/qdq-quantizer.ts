@@ -12,6 +12,7 @@
  * as onnxruntime's `quant_pre_process` does. Nodes it cannot quantize stay fp32 and are reported.
  */
 import onnxProto from 'onnx-proto';
+import { DEFAULT_QDQ_OPS } from './int8-defaults.js';
 import type { onnx as Onnx } from 'onnx-proto';
 import { quantizationParams } from './calibration.js';
 import type { ActivationType, CalibrationResult } from './calibration.js';
@@ -65,8 +66,7 @@ export interface QdqResult {
 const WEIGHTED = new Set(['Conv', 'MatMul', 'Gemm']);
 /** Ops whose float inputs and output all become uint8, so ORT can chain int8 kernels through them. */
 const ACTIVATION_OPS = new Set(['Add', 'Mul', 'GlobalAveragePool', 'Concat', 'MaxPool', 'AveragePool']);
-/** What kiln quantizes by default: the weighted ops, where int8 kernels pay off. */
-export const DEFAULT_QDQ_OPS: readonly string[] = ['Conv', 'MatMul', 'Gemm'];
+export { DEFAULT_QDQ_OPS } from './int8-defaults.js';
 
 type Graph = Onnx.GraphProto;
 type Node = Onnx.INodeProto;
