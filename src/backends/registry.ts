@@ -1,10 +1,11 @@
 import { InputError } from '../core/errors.js';
 import type { Backend } from './backend.js';
-import { detectOrtGpuLibrary, OnnxRuntimeGpuBackend } from './onnxruntime/onnxruntime-gpu.js';
+import { backendAvailability } from './backend-availability.js';
+import { OnnxRuntimeGpuBackend } from './onnxruntime/onnxruntime-gpu.js';
 import { OnnxRuntimeCpuBackend } from './onnxruntime/onnxruntime-cpu.js';
-import type { Availability, GpuFingerprint, TrtCompatibility } from './tensorrt/tensorrt.js';
-import { detectTensorRt, TensorRtBackend } from './tensorrt/tensorrt.js';
-import { defaultBackendHost } from './host/default-host.js';
+import type { GpuFingerprint, TrtCompatibility } from './tensorrt/tensorrt.js';
+
+export { backendAvailability } from './backend-availability.js';
 
 /** What GPU backends need from the host (the agent's probe and folders); backends import only core. */
 export interface BackendHost {
@@ -16,37 +17,17 @@ export interface BackendHost {
 }
 
 /**
- * Whether backend `name` can run here and, if not, what is missing. Cheap (PATH lookups and a file
- * check, no process or session) and never throws.
- */
-export function backendAvailability(name: string): Availability {
-  try {
-    switch (name) {
-      case 'onnxruntime-cpu':
-        return { available: true };
-      case 'tensorrt':
-        return detectTensorRt();
-      // The CUDA EP runs it (see OnnxRuntimeGpuOptions.provider): its library decides.
-      case 'onnxruntime-gpu':
-        return detectOrtGpuLibrary('cuda');
-      default:
-        return { available: false, reason: 'no such backend in this build of kiln' };
-    }
-  } catch (error) {
-    return { available: false, reason: `detection failed: ${(error as Error).message}` };
-  }
-}
-
-/**
  * Backends this build of kiln can run on this host, by config name. `trt` is the target's TensorRT
- * section (plan portability); a host-side backend (verify, deploy) is created without it.
+ * section (plan portability); a host-side backend (verify, deploy) is created without it. Async
+ * because the TensorRT backend and the default host (trtexec and nvidia-smi through execa) are
+ * loaded only when asked for: a CPU build, and every cache hit, loads neither.
  */
-export function createBackend(
+export async function createBackend(
   name: string,
   where: string,
-  host: BackendHost = defaultBackendHost(),
+  host?: BackendHost,
   trt?: TrtCompatibility,
-): Backend {
+): Promise<Backend> {
   const availability = backendAvailability(name);
   if (!availability.available) {
     throw new InputError(
@@ -56,22 +37,29 @@ export function createBackend(
   switch (name) {
     case 'onnxruntime-cpu':
       return new OnnxRuntimeCpuBackend();
-    case 'tensorrt':
-    case 'onnxruntime-gpu':
-      if (name === 'tensorrt') {
-        return new TensorRtBackend({
-          fingerprint: host.gpuFingerprint,
-          timingCacheDir: host.cacheDir,
-          workDir: host.workDir,
-          ...(trt !== undefined ? { trt } : {}),
-        });
-      }
-      return new OnnxRuntimeGpuBackend({ provider: 'cuda', fingerprint: host.gpuFingerprint });
+    case 'tensorrt': {
+      const gpuHost = host ?? (await defaultHost());
+      const { TensorRtBackend } = await import('./tensorrt/tensorrt.js');
+      return new TensorRtBackend({
+        fingerprint: gpuHost.gpuFingerprint,
+        timingCacheDir: gpuHost.cacheDir,
+        workDir: gpuHost.workDir,
+        ...(trt !== undefined ? { trt } : {}),
+      });
+    }
+    case 'onnxruntime-gpu': {
+      const gpuHost = host ?? (await defaultHost());
+      return new OnnxRuntimeGpuBackend({ provider: 'cuda', fingerprint: gpuHost.gpuFingerprint });
+    }
     default:
       throw new InputError(
         `${where}: backend '${name}' cannot run on this host (run 'kiln-agent doctor' to see what is missing)`,
       );
   }
+}
+
+async function defaultHost(): Promise<BackendHost> {
+  return (await import('./host/default-host.js')).defaultBackendHost();
 }
 
 /** Whether a target's backend can run here, for choosing default targets without failing. */

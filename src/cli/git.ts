@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execFile } from 'node:child_process';
 import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -95,17 +95,38 @@ export async function headCommit(dir: string): Promise<string | undefined> {
   }
 }
 
-/** Runs git; a non-zero exit is the caller's to judge, but git missing altogether is an error here. */
-async function git(args: string[], cwd: string) {
-  // Not backends/host/command-runner.ts: the Action imports this module and may not reach backends;
-  // and `-z` listings need the final NUL/newline kept, which that runner strips.
-  const result = await execa('git', args, { cwd, reject: false, stripFinalNewline: false });
+interface GitRun {
+  /** undefined when git did not run to an exit (not on PATH, killed, output over the bound). */
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  message: string;
+}
+
+/** Output bound per git call, as execa's default maxBuffer was. */
+const MAX_GIT_OUTPUT = 100 * 1024 * 1024;
+
+/**
+ * Runs git; a non-zero exit is the caller's to judge, but git missing altogether is an error here.
+ * node:child_process rather than execa: every cache-hit build asks git for HEAD, and execa is ~100
+ * modules to load for that one call.
+ */
+async function git(args: string[], cwd: string): Promise<GitRun> {
+  const result = await new Promise<GitRun>((resolve) => {
+    execFile('git', args, { cwd, encoding: 'utf8', maxBuffer: MAX_GIT_OUTPUT }, (error, stdout, stderr) => {
+      const code = (error as { code?: unknown } | null)?.code;
+      resolve({
+        exitCode: error === null ? 0 : typeof code === 'number' ? code : undefined,
+        stdout,
+        stderr,
+        message: error?.message ?? '',
+      });
+    });
+  });
   if (result.exitCode === undefined) {
     throw new InputError(
       `git: cannot run it (${firstLine(result.message)}); kiln needs git on PATH for --base and --changed`,
-      {
-        cause: result,
-      },
+      { cause: result },
     );
   }
   return result;

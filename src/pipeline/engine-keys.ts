@@ -25,7 +25,7 @@ export async function keysFor(
   const models = wanted.length === 0 ? config.models : config.models.filter((m) => wanted.includes(m.name));
   const keys: KeyEntry[] = [];
   for (const target of config.targets.filter((t) => targetNames.includes(t.name))) {
-    const backend = createBackend(
+    const backend = await createBackend(
       target.backend,
       `${config.configPath}: targets[${config.targets.indexOf(target)}].backend`,
       undefined,

@@ -12,8 +12,10 @@ describe('backend registry on a host without GPU tools', () => {
     vi.unstubAllEnvs();
   });
 
-  it('creates the embedded CPU backend', () => {
-    expect(createBackend('onnxruntime-cpu', 'kiln.yaml: targets[0].backend').name).toBe('onnxruntime-cpu');
+  it('creates the embedded CPU backend', async () => {
+    expect((await createBackend('onnxruntime-cpu', 'kiln.yaml: targets[0].backend')).name).toBe(
+      'onnxruntime-cpu',
+    );
     expect(canRunHere('onnxruntime-cpu')).toBe(true);
   });
 
@@ -22,13 +24,13 @@ describe('backend registry on a host without GPU tools', () => {
   it.each([
     ['tensorrt', 'trtexec not on PATH'],
     ...(noOrtGpu ? [['onnxruntime-gpu', 'onnxruntime-node has no CUDA EP']] : []),
-  ])('%s: one-line InputError naming what is missing', (name, missing) => {
+  ])('%s: one-line InputError naming what is missing', async (name, missing) => {
     expect(canRunHere(name)).toBe(false);
     const availability = backendAvailability(name);
     expect(availability).toEqual({ available: false, reason: expect.stringContaining(missing) });
     let error: unknown;
     try {
-      createBackend(name, 'kiln.yaml: targets[1].backend');
+      await createBackend(name, 'kiln.yaml: targets[1].backend');
     } catch (e) {
       error = e;
     }
@@ -42,12 +44,14 @@ describe('backend registry on a host without GPU tools', () => {
     expect(message).not.toContain('\n');
   });
 
-  it('unknown names are refused, not crashed on', () => {
+  it('unknown names are refused, not crashed on', async () => {
     expect(canRunHere('nope')).toBe(false);
     // tvm was once half-wired (tvmc command lines, no runtime); it is no backend now.
     expect(canRunHere('tvm')).toBe(false);
-    expect(() => createBackend('tvm', 'x')).toThrow(/backend 'tvm' cannot run on this host: no such backend/);
-    expect(() => createBackend('nope', 'x')).toThrow(
+    await expect(createBackend('tvm', 'x')).rejects.toThrow(
+      /backend 'tvm' cannot run on this host: no such backend/,
+    );
+    await expect(createBackend('nope', 'x')).rejects.toThrow(
       /backend 'nope' cannot run on this host: no such backend/,
     );
   });

@@ -2,7 +2,8 @@ import { readFile, realpath, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuildResults } from '../../src/core/results.js';
-import { FAST_BENCH, GENERATED, runKiln, workspace } from '../helpers/kiln-cli.js';
+import { execa } from 'execa';
+import { FAST_BENCH, GENERATED, ROOT, runKiln, workspace } from '../helpers/kiln-cli.js';
 
 const config = (seed: number) => `version: 1
 models:
@@ -31,6 +32,30 @@ describe('the no-op path: a verified cache hit needs no golden inputs; keys foll
     const first = await runKiln(['build'], dir, env);
     expect(first.exitCode, first.stderr).toBe(0);
   });
+
+  // What a user waits for on a hit is mostly module loading: the native ORT addon, onnx-proto and
+  // execa serve compiling, checking and timing engines, none of which a verified hit does.
+  it.each([['build'], ['keys']])(
+    'kiln %s on a cache hit loads no ORT, onnx-proto nor execa',
+    async (command) => {
+      const log = path.join(dir, `imports-${command}.log`);
+      const run = await execa(
+        'node',
+        [
+          '--import',
+          path.join(ROOT, 'test', 'helpers', 'record-imports.mjs'),
+          path.join(ROOT, 'bin', 'kiln.js'),
+          command,
+        ],
+        { cwd: dir, reject: false, env: { ...env, KILN_RECORD_IMPORTS: log } },
+      );
+      expect(run.exitCode, run.stderr).toBe(0);
+      if (command === 'build') expect(run.stderr).toMatch(/1 cache hits?, 0 built/);
+      const imports = (await readFile(log, 'utf8')).trim().split('\n');
+      expect(imports.some((url) => url.includes('/build/src/cli/commands/'))).toBe(true);
+      expect(imports.filter((url) => /onnxruntime-node|onnx-proto|\/execa\//.test(url))).toEqual([]);
+    },
+  );
 
   it('serves the hit under a golden ceiling its inputs no longer fit, and refuses a re-check there', async () => {
     // 2 samples of float32[2,8] + int64[2,4] are 256 bytes: drawing them again would be refused.

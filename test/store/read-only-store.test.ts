@@ -55,7 +55,7 @@ async function build(configText: string, storeDir = store) {
   return buildTarget({
     config: loaded,
     target: loaded.targets[0]!,
-    backend: createBackend('onnxruntime-cpu', 'test'),
+    backend: await createBackend('onnxruntime-cpu', 'test'),
     models: [],
     storeDir,
     storeFs: readOnlyFs,

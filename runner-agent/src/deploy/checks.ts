@@ -37,10 +37,10 @@ export function realEngineHost(
       const availability = backendAvailability(backend);
       if (!availability.available) return { unavailable: availability.reason };
       if (fingerprint) return { fingerprint: await fingerprint(backend) };
-      return { fingerprint: await createBackend(backend, 'deploy').hardwareFingerprint() };
+      return { fingerprint: await (await createBackend(backend, 'deploy')).hardwareFingerprint() };
     },
-    open: (backend, enginePath, threads) =>
-      createBackend(backend, 'deploy').openEngine(enginePath, { threads }),
+    open: async (backend, enginePath, threads) =>
+      (await createBackend(backend, 'deploy')).openEngine(enginePath, { threads }),
   };
 }
 

@@ -21,8 +21,9 @@ type Tensor = Onnx.ITensorProto;
 const WEIGHTED = new Set(['Conv', 'MatMul', 'Gemm']);
 /** Ops whose float inputs and output all become uint8, so ORT can chain int8 kernels through them. */
 const ACTIVATION_OPS = new Set(['Add', 'Mul', 'GlobalAveragePool', 'Concat', 'MaxPool', 'AveragePool']);
-/** What kiln quantizes by default: the weighted ops, where int8 kernels pay off. */
-export const DEFAULT_QDQ_OPS: readonly string[] = ['Conv', 'MatMul', 'Gemm'];
+import { DEFAULT_QDQ_OPS } from './int8-defaults.js';
+
+export { DEFAULT_QDQ_OPS };
 
 /** How one node is quantized. */
 export interface NodePlan {

@@ -12,6 +12,9 @@
  * as onnxruntime's `quant_pre_process` does. Nodes it cannot quantize stay fp32 and are reported.
  */
 import onnxProto from 'onnx-proto';
+import { DEFAULT_QDQ_OPS } from './int8-defaults.js';
+
+export { DEFAULT_QDQ_OPS };
 import type { onnx as Onnx } from 'onnx-proto';
 import type { ActivationType, CalibrationResult } from './calibration.js';
 import { emitQdq } from './qdq-emit.js';
@@ -19,7 +22,6 @@ import { nodeName } from './qdq-graph.js';
 import { planNodes, planQdq } from './qdq-plan.js';
 import { prepareModel } from './qdq-tensors.js';
 
-export { DEFAULT_QDQ_OPS } from './qdq-plan.js';
 export { quantizeWeight } from './qdq-tensors.js';
 
 const { onnx } = onnxProto;

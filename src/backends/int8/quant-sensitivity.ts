@@ -10,6 +10,7 @@ import { ortLogSeverity } from '../onnxruntime/ort-log.js';
 import type { HostTensor } from '../../core/tensor.js';
 import type { CalibrationResult } from './calibration.js';
 import { quantizeQdq } from './qdq-quantizer.js';
+import { DEFAULT_MIXED_PRECISION } from './int8-defaults.js';
 import type { QdqOptions, SkippedNode } from './qdq-quantizer.js';
 
 export interface MixedPrecisionPolicy {
@@ -25,11 +26,7 @@ export interface MixedPrecisionPolicy {
   samples?: number;
 }
 
-export const DEFAULT_MIXED_PRECISION: Required<MixedPrecisionPolicy> = {
-  targetSqnrDb: 30,
-  maxFp32Nodes: 0,
-  samples: 8,
-};
+export { DEFAULT_MIXED_PRECISION } from './int8-defaults.js';
 
 export interface MixedPrecisionResult {
   keepFp32: SkippedNode[];

@@ -11,21 +11,16 @@ import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
-import { ortLogSeverity } from './ort-log.js';
-import { wrapOrtSession } from './ort-session.js';
-import onnxProto from 'onnx-proto';
+import type { InferenceSession } from 'onnxruntime-node';
 import { firstLine, InputError } from '../../core/errors.js';
 import type { Precision } from '../../core/results.js';
 import type { Backend, CompiledEngine, CompileRequest, EngineSession, SessionOptions } from '../backend.js';
 import { copyExternalData } from '../model/external-data-copy.js';
 import { loadOnnxModel } from '../model/onnx-model.js';
 import { OnnxRuntimeCpuBackend } from './onnxruntime-cpu.js';
-import { pinInputShapes } from '../model/pin-input-shapes.js';
+import { ortPackageVersion } from './ort-version.js';
 import { pinnedDims } from '../model/profile-dims.js';
 import type { Availability, GpuFingerprint } from '../tensorrt/tensorrt.js';
-
-const { onnx } = onnxProto;
 
 export type OrtGpuProvider = 'cuda' | 'tensorrt';
 
@@ -73,41 +68,6 @@ export function detectOrtGpuLibrary(
       };
 }
 
-/** A one-node model (y = Identity(x), float [1]) for probing providers. */
-export function tinyProbeModel(): Uint8Array {
-  const tensorType = {
-    tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: 1 }] } },
-  };
-  return onnx.ModelProto.encode({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    producerName: 'kiln-probe',
-    graph: {
-      name: 'probe',
-      node: [{ opType: 'Identity', input: ['x'], output: ['y'] }],
-      input: [{ name: 'x', type: tensorType }],
-      output: [{ name: 'y', type: tensorType }],
-    },
-  }).finish();
-}
-
-/** Creates a tiny session on `provider` for real; the error's first line is the reason when it fails. */
-export async function probeOrtGpu(provider: OrtGpuProvider): Promise<Availability> {
-  try {
-    const session = await ort.InferenceSession.create(tinyProbeModel(), {
-      executionProviders: [provider],
-      logSeverityLevel: 4,
-    });
-    await session.release();
-    return { available: true };
-  } catch (error) {
-    return {
-      available: false,
-      reason: `onnxruntime-node ${ort.env.versions.common} has no usable ${provider} EP: ${firstLine(error)}`,
-    };
-  }
-}
-
 /**
  * What onnxruntime-node's binding passes to the CUDA and TensorRT EPs: the device id and nothing
  * else. ParseExecutionProviders in microsoft/onnxruntime js/node/src/session_options_helper.cc
@@ -121,8 +81,8 @@ export async function probeOrtGpu(provider: OrtGpuProvider): Promise<Availabilit
 export function ortGpuEpOptions(
   provider: OrtGpuProvider,
   deviceId = 0,
-): ort.InferenceSession.ExecutionProviderConfig {
-  return { name: provider, deviceId } as ort.InferenceSession.ExecutionProviderConfig;
+): InferenceSession.ExecutionProviderConfig {
+  return { name: provider, deviceId } as InferenceSession.ExecutionProviderConfig;
 }
 
 export interface OnnxRuntimeGpuOptions {
@@ -148,7 +108,7 @@ export class OnnxRuntimeGpuBackend implements Backend {
   constructor(private readonly options: OnnxRuntimeGpuOptions) {}
 
   async version(): Promise<string> {
-    return ort.env.versions.node ?? ort.env.versions.common;
+    return ortPackageVersion();
   }
 
   async hardwareFingerprint(): Promise<Record<string, unknown>> {
@@ -175,6 +135,8 @@ export class OnnxRuntimeGpuBackend implements Backend {
 
   async compile(request: CompileRequest): Promise<CompiledEngine> {
     const { model, externalFiles } = await loadOnnxModel(request.modelPath);
+    // onnx-proto, like onnxruntime-node below, loads only when an engine is built or opened.
+    const { pinInputShapes } = await import('../model/pin-input-shapes.js');
     const pinned = pinInputShapes(model, pinnedDims(request.profile));
     const fileName = `engine.${this.engineExtension}`;
     const enginePath = path.join(request.outDir, fileName);
@@ -194,14 +156,22 @@ export class OnnxRuntimeGpuBackend implements Backend {
 
   async openEngine(enginePath: string, options: SessionOptions): Promise<EngineSession> {
     const session = await this.create(enginePath, options);
-    return this.wrap(enginePath, session);
+    const { wrapOrtSession } = await import('./ort-session.js');
+    // Host tensors in, host tensors out: the wall time includes the provider's copies to and from the GPU.
+    return wrapOrtSession(
+      enginePath,
+      session,
+      `ONNX Runtime ${this.options.provider} EP wall time per session.run (incl. host-device copies)`,
+    );
   }
 
   async openReference(modelPath: string, options: SessionOptions): Promise<EngineSession> {
     return this.reference.openReference(modelPath, options);
   }
 
-  private async create(file: string, options: SessionOptions): Promise<ort.InferenceSession> {
+  private async create(file: string, options: SessionOptions): Promise<InferenceSession> {
+    const { default: ort } = await import('onnxruntime-node');
+    const { ortLogSeverity } = await import('./ort-log.js');
     try {
       return await ort.InferenceSession.create(file, {
         executionProviders: [ortGpuEpOptions(this.options.provider)],
@@ -217,14 +187,5 @@ export class OnnxRuntimeGpuBackend implements Backend {
         },
       );
     }
-  }
-
-  private wrap(file: string, session: ort.InferenceSession): EngineSession {
-    // Host tensors in, host tensors out: the wall time includes the provider's copies to and from the GPU.
-    return wrapOrtSession(
-      file,
-      session,
-      `ONNX Runtime ${this.options.provider} EP wall time per session.run (incl. host-device copies)`,
-    );
   }
 }

@@ -5,8 +5,12 @@
  * cuDNN, no driver), so the session decides; the file check only picks the fix.
  */
 import ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
+import { firstLine } from '../../core/errors.js';
 import type { Availability } from '../tensorrt/tensorrt.js';
-import { detectOrtGpuLibrary, ortBindingDir, probeOrtGpu, type OrtGpuProvider } from './onnxruntime-gpu.js';
+import { detectOrtGpuLibrary, ortBindingDir, type OrtGpuProvider } from './onnxruntime-gpu.js';
+
+const { onnx } = onnxProto;
 
 /** One EP: is its library installed, and did a session on it open. */
 export interface OrtGpuEpState {
@@ -38,4 +42,39 @@ export async function probeOrtGpuEps(dir: string | undefined = ortBindingDir()):
     cuda: await probeEp('cuda', dir),
     tensorrt: await probeEp('tensorrt', dir),
   };
+}
+
+/** A one-node model (y = Identity(x), float [1]) for probing providers. */
+export function tinyProbeModel(): Uint8Array {
+  const tensorType = {
+    tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: 1 }] } },
+  };
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    producerName: 'kiln-probe',
+    graph: {
+      name: 'probe',
+      node: [{ opType: 'Identity', input: ['x'], output: ['y'] }],
+      input: [{ name: 'x', type: tensorType }],
+      output: [{ name: 'y', type: tensorType }],
+    },
+  }).finish();
+}
+
+/** Creates a tiny session on `provider` for real; the error's first line is the reason when it fails. */
+export async function probeOrtGpu(provider: OrtGpuProvider): Promise<Availability> {
+  try {
+    const session = await ort.InferenceSession.create(tinyProbeModel(), {
+      executionProviders: [provider],
+      logSeverityLevel: 4,
+    });
+    await session.release();
+    return { available: true };
+  } catch (error) {
+    return {
+      available: false,
+      reason: `onnxruntime-node ${ort.env.versions.common} has no usable ${provider} EP: ${firstLine(error)}`,
+    };
+  }
 }

@@ -44,7 +44,7 @@ export async function benchCommand({ values }: CommandArgs<typeof benchOptions>)
       return undefined;
     });
     for (const target of pickTargets(head, values.target, values.config)) {
-      const backend = createBackend(
+      const backend = await createBackend(
         target.backend,
         `${values.config}: targets[${head.targets.indexOf(target)}].backend`,
         undefined,

@@ -35,7 +35,7 @@ export async function buildCommand({ values }: CommandArgs<typeof buildOptions>)
   const provenance = provenanceFromEnv(process.env, { commit: await headCommit(config.configDir) });
   const results: TargetBuild[] = [];
   for (const target of targets) {
-    const backend = createBackend(
+    const backend = await createBackend(
       target.backend,
       `${values.config}: targets[${config.targets.indexOf(target)}].backend`,
       undefined,

@@ -44,7 +44,7 @@ function realHost(): HostLookup {
         const availability = backendAvailability(name);
         if (!availability.available) return { available: false as const, reason: availability.reason };
         try {
-          const backend = createBackend(name, 'kiln verify');
+          const backend = await createBackend(name, 'kiln verify');
           return {
             available: true as const,
             hardware: await backend.hardwareFingerprint(),

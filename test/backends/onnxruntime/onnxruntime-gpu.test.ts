@@ -7,11 +7,10 @@ import {
   detectOrtGpuLibrary,
   OnnxRuntimeGpuBackend,
   ortBindingDir,
-  probeOrtGpu,
   providerLibraryName,
   ortGpuEpOptions,
-  tinyProbeModel,
 } from '../../../src/backends/onnxruntime/onnxruntime-gpu.js';
+import { probeOrtGpu, tinyProbeModel } from '../../../src/backends/onnxruntime/ort-gpu-probe.js';
 
 let tmp: string;
 beforeAll(async () => {
