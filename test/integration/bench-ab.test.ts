@@ -44,7 +44,8 @@ describe('kiln bench --base: interleaved A/B against the merge base', () => {
     const ab = JSON.parse(await readFile(path.join(dir, 'aa.json'), 'utf8')) as AbResults;
     const [c] = ab.comparisons;
     expect(c?.verdict).not.toBe('regression');
-    expect(c?.base?.n).toBeGreaterThanOrEqual(120);
+    // At least the first early look (50 per side); how many more depends on the host's speed.
+    expect(c?.base?.n).toBeGreaterThanOrEqual(50);
     expect(c?.ci?.[0]).toBeLessThan(1.1);
     // The results say what was timed, which statistic was gated and within what budget.
     expect(c?.measures).toBe('ONNX Runtime CPU wall time per session.run');

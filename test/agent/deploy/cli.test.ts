@@ -14,8 +14,8 @@ import { ROOT } from '../../helpers/kiln-cli.js';
 import { buildReleases, rehashRelease } from '../../helpers/release-from-store.js';
 
 const agent = path.join(ROOT, 'bin', 'kiln-agent.js');
-/** Enough interleaved samples to tell a 2× slowdown from noise in well under a second. */
-const FAST_LATENCY = ['--min-samples', '40', '--max-samples', '60', '--budget-ms', '500'];
+/** Enough interleaved samples to tell a 2× slowdown from noise: the A/B budget is at least 2 × --budget-ms. */
+const FAST_LATENCY = ['--min-samples', '40', '--max-samples', '60', '--budget-ms', '1500'];
 
 let releases: string;
 let root: string;
@@ -154,7 +154,7 @@ describe('kiln-agent deploy with real ONNX Runtime engines', () => {
 
   it('a version that regresses latency is refused with exit 1; the pointer stays on the serving one', async () => {
     const run = await deploy('det@2', '--json');
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
     const last = run.stderr.trim().split('\n').at(-1);
     expect(last).toMatch(
       /^kiln-agent: deploy det@2 refused: b1\/fp32 p\d+ \+\d+% \[\+\d+%, \+\d+%\] vs serving 3; still serving 3$/,

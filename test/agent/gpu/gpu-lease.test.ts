@@ -9,7 +9,7 @@ import { InputError } from '../../../src/core/errors.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The compiled lease (test/global-setup.ts builds it): children run the shipped JS, not vitest's transform. */
-const COMPILED = pathToFileURL(path.join(root, 'build', 'runner-agent', 'src', 'gpu-lease.js')).href;
+const COMPILED = pathToFileURL(path.join(root, 'build', 'runner-agent', 'src', 'gpu', 'gpu-lease.js')).href;
 const GPU = 'GPU-00000000-0000-0000-0000-000000000000';
 
 /** A job: takes the lease `rounds` times, logging start/end around `holdMs` of "benchmark". */
