@@ -5,7 +5,6 @@
  * so the host probe (runner-agent) is handed in as a function, and so is the process runner
  * (host/command-runner.ts, the one seam every spawn goes through).
  */
-import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { firstLine, InputError } from '../../core/errors.js';
@@ -43,33 +42,7 @@ import {
   trtexecPassed,
 } from './trtexec-output.js';
 
-/** The first executable `name` on PATH, or undefined (cheap, synchronous, never throws). */
-export function findExecutable(
-  name: string,
-  pathEnv: string | undefined = process.env.PATH,
-): string | undefined {
-  for (const dir of (pathEnv ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/** Whether a backend can run here, and if not, what is missing (one line, for errors and doctor). */
-export type Availability = { available: true } | { available: false; reason: string };
-
-/** TensorRT runs where `trtexec` is on PATH. */
-export function detectTensorRt(pathEnv?: string): Availability {
-  return findExecutable(TRTEXEC, pathEnv)
-    ? { available: true }
-    : { available: false, reason: 'trtexec not on PATH (install TensorRT and add its bin/ to PATH)' };
-}
+export { detectTensorRt, findExecutable, type Availability } from './trtexec-on-path.js';
 
 /** The GPU facts an engine depends on (runner-agent's gpuFingerprint without `kind`). */
 export interface GpuFingerprint {
@@ -311,26 +284,12 @@ export class TensorRtBackend implements Backend {
     settings: BenchmarkSettings,
     narrowInt64: boolean,
   ): Promise<number[]> {
-    return this.withInputs(inputs, narrowInt64, async (dir, inputFiles) => {
-      const timesPath = path.join(dir, 'times.json');
-      const args = trtexecBenchArgs({
-        enginePath,
-        shapes: shapesOf(inputs),
-        inputFiles,
-        warmUpMs: settings.warmup > 0 ? WARMUP_MS : 0,
-        iterations: Math.max(1, settings.minSamples),
-        durationS: Math.max(0, Math.floor(settings.budgetMs / 1000)),
-        timesPath,
-      });
-      await this.exec(
-        args,
-        `${enginePath}: TensorRT benchmark failed`,
-        this.options.runTimeoutMs ?? 10 * 60_000,
-      );
-      const warmUpMs = settings.warmup > 0 ? WARMUP_MS : 0;
-      const latencies = parseExportTimes(await readFile(timesPath, 'utf8'), timesPath, { warmUpMs });
-      return latencies.slice(-Math.max(1, settings.maxSamples));
+    const latencies = await this.exportedTimes(enginePath, inputs, narrowInt64, {
+      warmUpMs: settings.warmup > 0 ? WARMUP_MS : 0,
+      iterations: Math.max(1, settings.minSamples),
+      durationS: Math.max(0, Math.floor(settings.budgetMs / 1000)),
     });
+    return latencies.slice(-Math.max(1, settings.maxSamples));
   }
 
   /**
@@ -344,15 +303,30 @@ export class TensorRtBackend implements Backend {
     iterations: number,
     narrowInt64: boolean,
   ): Promise<number[]> {
+    return this.exportedTimes(enginePath, inputs, narrowInt64, {
+      warmUpMs: WARMUP_MS,
+      iterations,
+      durationS: 0,
+      field: 'computeMs',
+    });
+  }
+
+  /** One timing trtexec process and the per-inference times its `--exportTimes` file holds. */
+  private async exportedTimes(
+    enginePath: string,
+    inputs: Record<string, HostTensor>,
+    narrowInt64: boolean,
+    run: { warmUpMs: number; iterations: number; durationS: number; field?: 'computeMs' },
+  ): Promise<number[]> {
     return this.withInputs(inputs, narrowInt64, async (dir, inputFiles) => {
       const timesPath = path.join(dir, 'times.json');
       const args = trtexecBenchArgs({
         enginePath,
         shapes: shapesOf(inputs),
         inputFiles,
-        warmUpMs: WARMUP_MS,
-        iterations,
-        durationS: 0,
+        warmUpMs: run.warmUpMs,
+        iterations: run.iterations,
+        durationS: run.durationS,
         timesPath,
       });
       await this.exec(
@@ -361,7 +335,10 @@ export class TensorRtBackend implements Backend {
         this.options.runTimeoutMs ?? 10 * 60_000,
       );
       const text = await readFile(timesPath, 'utf8');
-      return parseExportTimes(text, timesPath, { field: 'computeMs', warmUpMs: WARMUP_MS });
+      return parseExportTimes(text, timesPath, {
+        warmUpMs: run.warmUpMs,
+        ...(run.field ? { field: run.field } : {}),
+      });
     });
   }
 
